@@ -27,6 +27,7 @@ const USED_METHODS = [
   'Login', 'Logout', 'RetrieveServiceContent', 'SessionIsActive', 'AcquireCloneTicket', 'CloneSession',
   'RetrievePropertiesEx', 'ContinueRetrievePropertiesEx', 'CancelRetrievePropertiesEx', 'RetrieveProperties',
   'WaitForUpdatesEx', 'CreateFilter', 'DestroyPropertyFilter', 'CreatePropertyCollector', 'DestroyPropertyCollector',
+  'CreateContainerView', 'DestroyView',
   'RegisterExtension', 'FindExtension', 'UpdateExtension', 'UnregisterExtension',
   'CreateTask', 'SetTaskState', 'UpdateProgress', 'SetTaskDescription', 'CancelTask',
   'PostEvent', 'QueryEvents', 'CreateCollectorForEvents', 'ReadNextEvents', 'ReadPreviousEvents', 'DestroyCollector',

@@ -1,0 +1,136 @@
+import * as https from 'https';
+import * as net from 'net';
+import * as tls from 'tls';
+import { Duplex } from 'stream';
+
+export interface TransportOptions {
+  /** The /sdk endpoint, e.g. `https://vc.example.com/sdk`. */
+  url: string;
+  /** SHA-1 fingerprint of the server certificate (`AA:BB:...`): pins the certificate instead of CA checks. */
+  thumbprint?: string;
+  /** CA verification when no thumbprint is given (default true). */
+  rejectUnauthorized?: boolean;
+  /** Per-request timeout in milliseconds (default 60 000). */
+  timeoutMs?: number;
+}
+
+/** The host could not be reached, the TLS pin did not match, or the HTTP exchange failed. */
+export class VimConnectionError extends Error {
+  constructor(message: string, readonly url: string, readonly code?: string) {
+    super(message);
+    this.name = 'VimConnectionError';
+  }
+}
+
+export function normalizeThumbprint(t: string): string {
+  const hex = t.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
+  return hex.match(/.{2}/g)?.join(':') ?? '';
+}
+
+/**
+ * https.Agent whose sockets are handed to HTTP only after the peer certificate's SHA-1 fingerprint
+ * matched the pin, so no request byte (credentials!) reaches an unpinned server.
+ */
+class PinnedAgent extends https.Agent {
+  constructor(private readonly pin: string, private readonly url: string) {
+    super({ keepAlive: true, rejectUnauthorized: false });
+  }
+
+  override createConnection(options: tls.ConnectionOptions, cb: (err: Error | null, s?: Duplex) => void): Duplex | undefined {
+    const servername = options.host && !net.isIP(options.host) ? options.host : undefined;
+    const socket = tls.connect({ ...options, servername, rejectUnauthorized: false });
+    const onError = (err: Error): void => cb(err);
+    socket.once('error', onError);
+    socket.once('secureConnect', () => {
+      socket.removeListener('error', onError);
+      const actual = normalizeThumbprint(socket.getPeerCertificate().fingerprint ?? '');
+      if (actual !== this.pin) {
+        socket.destroy();
+        cb(new VimConnectionError(
+          `TLS thumbprint mismatch for ${this.url}: expected ${this.pin}, server presented ${actual}`,
+          this.url, 'THUMBPRINT_MISMATCH'));
+        return;
+      }
+      cb(null, socket);
+    });
+    return undefined;
+  }
+}
+
+/**
+ * HTTPS POST transport for one vCenter /sdk endpoint: keep-alive, the session cookie
+ * (`vmware_soap_session`) kept from responses and sent back, TLS by thumbprint pin or CA.
+ */
+export class SoapTransport {
+  readonly url: URL;
+  private readonly agent: https.Agent;
+  private readonly timeoutMs: number;
+  private readonly cookies = new Map<string, string>();
+
+  constructor(private readonly opts: TransportOptions) {
+    this.url = new URL(opts.url);
+    if (this.url.protocol !== 'https:') throw new VimConnectionError(`only https URLs are supported: ${opts.url}`, opts.url);
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.agent = opts.thumbprint
+      ? new PinnedAgent(normalizeThumbprint(opts.thumbprint), opts.url)
+      : new https.Agent({ keepAlive: true, rejectUnauthorized: opts.rejectUnauthorized ?? true });
+  }
+
+  /** The `vmware_soap_session` cookie value (also needed as PBM's vcSessionCookie header). */
+  get sessionCookie(): string | undefined {
+    return this.cookies.get('vmware_soap_session');
+  }
+
+  set sessionCookie(value: string | undefined) {
+    if (value === undefined) this.cookies.delete('vmware_soap_session');
+    else this.cookies.set('vmware_soap_session', value);
+  }
+
+  /** POSTs `body` with `soapAction`; resolves with status and text (a SOAP fault comes with 500). */
+  post(body: string, soapAction: string): Promise<{ status: number; body: string }> {
+    const headers: Record<string, string | number> = {
+      'Content-Type': 'text/xml; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      SOAPAction: soapAction,
+    };
+    if (this.cookies.size) headers.Cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const where = this.opts.url;
+    return new Promise((resolve, reject) => {
+      const req = https.request(this.url, { method: 'POST', headers, agent: this.agent }, (res) => {
+        for (const c of res.headers['set-cookie'] ?? []) {
+          const m = /^\s*([^=;\s]+)=([^;]*)/.exec(c);
+          if (m) this.cookies.set(m[1], m[2]);
+        }
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (e) => reject(wrapError(e, where)));
+      });
+      req.setTimeout(this.timeoutMs, () => {
+        req.destroy(new VimConnectionError(`timed out after ${this.timeoutMs} ms waiting for ${where}`, where, 'ETIMEDOUT'));
+      });
+      req.on('error', (e) => reject(wrapError(e, where)));
+      req.end(body);
+    });
+  }
+
+  /** Closes idle keep-alive sockets. */
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function wrapError(e: Error & { code?: string }, url: string): Error {
+  if (e instanceof VimConnectionError) return e;
+  const code = e.code;
+  if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
+    return new VimConnectionError(`TLS certificate of ${url} is not trusted: ${e.message} (${code}); pin it with a thumbprint`, url, code);
+  }
+  const what = code === 'ECONNREFUSED' ? 'connection refused'
+    : code === 'EHOSTUNREACH' ? 'host unreachable'
+      : code === 'ENOTFOUND' ? 'host name not found'
+        : code === 'ETIMEDOUT' ? 'connection timed out'
+          : code === 'ECONNRESET' ? 'connection reset'
+            : e.message;
+  return new VimConnectionError(`cannot reach ${url}: ${what}${code && what !== e.message ? ` (${code})` : ''}`, url, code);
+}

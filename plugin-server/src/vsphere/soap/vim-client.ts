@@ -1,0 +1,95 @@
+import { ManagedObjectReference, ServiceContent, UserSession, VimMethodName, VimMethods } from '../generated';
+import { SoapTransport, TransportOptions, VimConnectionError } from './transport';
+import { decodeFault, parseResponse, parseXml } from './xml-parser';
+import { serializeRequest } from './xml-writer';
+import { NS_SOAPENV } from './xml-writer';
+
+export interface VimConnectOptions extends TransportOptions {
+  username?: string;
+  password?: string;
+}
+
+/** SOAPAction version before RetrieveServiceContent tells us the server's about.apiVersion. */
+export const DEFAULT_API_VERSION = '8.0.1.0';
+
+export const SERVICE_INSTANCE: ManagedObjectReference = { type: 'ServiceInstance', value: 'ServiceInstance' };
+
+/**
+ * A vim25 SOAP client for one vCenter: the only place that sends SOAP envelopes.
+ * Lifecycle: `connect()` (RetrieveServiceContent, Login when credentials are given) → `invoke()`
+ * any number of times → `logout()` (ends the vCenter session) and/or `close()` (drops sockets).
+ */
+export class VimClient {
+  /** Filled by RetrieveServiceContent during connect(). */
+  serviceContent!: ServiceContent;
+  /** The server's about.apiVersion, sent as `SOAPAction: urn:vim25/<apiVersion>`. */
+  apiVersion = DEFAULT_API_VERSION;
+  /** The session after Login (or CloneSession), undefined before/after. */
+  userSession: UserSession | undefined;
+  readonly url: string;
+
+  constructor(readonly transport: SoapTransport) {
+    this.url = transport.url.toString();
+  }
+
+  static async connect(opts: VimConnectOptions): Promise<VimClient> {
+    const client = new VimClient(new SoapTransport(opts));
+    try {
+      client.serviceContent = await client.invoke('RetrieveServiceContent', { _this: SERVICE_INSTANCE });
+      client.apiVersion = client.serviceContent.about.apiVersion || DEFAULT_API_VERSION;
+      if (opts.username !== undefined) {
+        client.userSession = await client.invoke('Login', {
+          _this: client.serviceContent.sessionManager!,
+          userName: opts.username,
+          password: opts.password ?? '',
+        });
+      }
+    } catch (e) {
+      client.close();
+      throw e;
+    }
+    return client;
+  }
+
+  /** Calls a vim25 method with typed arguments; resolves with its returnval, rejects with VimFault. */
+  invoke<M extends VimMethodName>(method: M, args: VimMethods[M]['args']): Promise<VimMethods[M]['returns']> {
+    return this.invokeAny(method, args) as Promise<VimMethods[M]['returns']>;
+  }
+
+  /** Calls any vim25 method known to the generated schema (untyped escape hatch). */
+  async invokeAny(method: string, args: object): Promise<unknown> {
+    const envelope = serializeRequest(method, args);
+    const res = await this.transport.post(envelope, `urn:vim25/${this.apiVersion}`);
+    if (res.status !== 200 && !res.body.includes(NS_SOAPENV)) {
+      throw new VimConnectionError(`${method}: HTTP ${res.status} from ${this.url}: ${res.body.slice(0, 200)}`, this.url);
+    }
+    return parseResponse(method, res.body);
+  }
+
+  /** The `vmware_soap_session` cookie of this session (NFC, /folder and PBM's vcSessionCookie need it). */
+  get sessionCookie(): string | undefined {
+    return this.transport.sessionCookie;
+  }
+
+  /** Ends the vCenter session (ignores an already expired one) and closes the sockets. */
+  async logout(): Promise<void> {
+    try {
+      if (this.serviceContent?.sessionManager) {
+        await this.invoke('Logout', { _this: this.serviceContent.sessionManager });
+      }
+    } catch (e) {
+      if (!(e instanceof Error && e.name === 'VimFault' && (e as { faultName?: string }).faultName === 'NotAuthenticated')) throw e;
+    } finally {
+      this.userSession = undefined;
+      this.transport.sessionCookie = undefined;
+      this.close();
+    }
+  }
+
+  /** Closes idle sockets; the vCenter session stays alive until it times out or logout(). */
+  close(): void {
+    this.transport.close();
+  }
+}
+
+export { decodeFault, parseXml };
