@@ -94,9 +94,19 @@ ddb.geometry.cylinders = "%d"
 ddb.geometry.heads = "255"
 ddb.geometry.sectors = "63"
 ddb.thinProvisioned = "0"
-ddb.uuid = "60 00 C2 9%x %02x %02x %02x %02x-%02x %02x %02x %02x %02x %02x %02x %02x"
+ddb.uuid = "%s"
 ddb.virtualHWVersion = "13"
-`, uint32(seed), sectors, base, cylinders,
-		byte(seed>>60), byte(seed>>52), byte(seed>>44), byte(seed>>36), byte(seed>>28),
-		byte(seed>>20), byte(seed>>12), byte(seed>>4), byte(seed), byte(seed>>8), byte(seed>>16), byte(seed>>24))
+`, uint32(seed), sectors, base, cylinders, ddbUUID(seed))
+}
+
+// ddbUUID formats 16 bytes derived from seed the way VMDK descriptors write ddb.uuid.
+func ddbUUID(seed uint64) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], seed)
+	binary.BigEndian.PutUint64(b[8:], ^seed)
+	parts := make([]string, 16)
+	for i, x := range b {
+		parts[i] = fmt.Sprintf("%02x", x)
+	}
+	return strings.Join(parts[:8], " ") + "-" + strings.Join(parts[8:], " ")
 }

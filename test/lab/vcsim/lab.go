@@ -56,11 +56,11 @@ func DefaultOptions() Options {
 
 // vmSpec describes one VM of the prem inventory. Names are part of the lab's contract.
 type vmSpec struct {
-	name     string
-	diskMiB  int
+	name      string
+	diskMiB   int
 	poweredOn bool
-	memoryMB int32
-	cpus     int32
+	memoryMB  int32
+	cpus      int32
 }
 
 // Lab is a running simulated vCenter.
