@@ -50,7 +50,7 @@ const EXTRA_TYPES = [
 ];
 
 const GOVMOMI = process.env.GOVMOMI_DIR || '/usr/share/gocode/src/github.com/vmware/govmomi';
-const OUT = path.join(__dirname, '..', 'src', 'vsphere', 'generated');
+const OUT = process.env.GEN_VIM25_OUT || path.join(__dirname, '..', 'src', 'vsphere', 'generated');
 
 const GO_PRIMITIVES = {
   string: 'xsd:string', bool: 'xsd:boolean', byte: 'xsd:byte', int16: 'xsd:short', int32: 'xsd:int',
