@@ -107,9 +107,7 @@ func saveExtensions(file string, list []types.Extension) error {
 	p := persistedExtensions{Version: 1, Extensions: []persistedExtension{}}
 	for _, ext := range list {
 		var buf bytes.Buffer
-		if err := xml.NewEncoder(&buf).Encode(struct {
-			types.Extension `xml:"Extension"`
-		}{ext}); err != nil {
+		if err := xml.NewEncoder(&buf).EncodeElement(ext, xml.StartElement{Name: xml.Name{Local: "Extension"}}); err != nil {
 			return err
 		}
 		p.Extensions = append(p.Extensions, persistedExtension{Key: ext.Key, Version: ext.Version, XML: buf.String()})
