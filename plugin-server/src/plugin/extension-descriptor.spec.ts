@@ -18,7 +18,7 @@ test('the remote-plugin registration names a manifest server with the thumbprint
   assert.ok((ext.taskList ?? []).length > 0);
   assert.ok((ext.eventList ?? []).length > 0);
   for (const t of ext.taskList!) assert.match(t.taskID, /^com\.hdm\.plugin\./);
-  const taskResources = ext.resourceList!.find((r) => r.module === 'task')!.data.map((d) => d.key);
+  const taskResources = (ext.resourceList!.find((r) => r.module === 'task')!.data ?? []).map((d) => d.key);
   for (const t of ext.taskList!) assert.ok(taskResources.includes(`${t.taskID}.label`), `label for ${t.taskID}`);
 });
 

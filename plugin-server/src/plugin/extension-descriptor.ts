@@ -1,29 +1,9 @@
 import { HDM_EVENT_TYPES, HDM_TASK_TYPES, qualifiedTypeId } from './extension-catalog';
 
-/**
- * The parts of vim25 `Extension` HDM writes (field names as in the API; the
- * vSphere layer orders them by schema when it serialises).
- */
-export interface ExtensionSpec {
-  description: { label: string; summary: string };
-  key: string;
-  company?: string;
-  version?: string;
-  server?: Array<{
-    url: string;
-    description: { label: string; summary: string };
-    company: string;
-    type: string;
-    adminEmail: string[];
-    serverThumbprint?: string;
-  }>;
-  client?: Array<{ version: string; description: { label: string; summary: string }; company: string; type: string; url: string }>;
-  taskList?: Array<{ taskID: string }>;
-  eventList?: Array<{ eventID: string; eventTypeSchema?: string }>;
-  resourceList?: Array<{ locale: string; module: string; data: Array<{ key: string; value: string }> }>;
-  lastHeartbeatTime: Date;
-  shownInSolutionManager?: boolean;
-}
+import type { Extension } from '../vsphere';
+
+/** vim25 `Extension` as HDM registers it (the vSphere layer writes it in schema order). */
+export type ExtensionSpec = Extension;
 
 export interface ExtensionInputs {
   extensionKey: string;

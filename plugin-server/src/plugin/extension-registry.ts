@@ -1,7 +1,5 @@
 import { VcenterEndpoint } from '../config/hdm-config';
-import { VimClient } from '../vsphere/soap/vim-client';
-import { VimFault } from '../vsphere/soap/vim-fault';
-import { VimConnectionError } from '../vsphere/soap/transport';
+import { ExtensionManager, VimClient, VimConnectionError, VimFault } from '../vsphere';
 import { ExtensionSpec } from './extension-descriptor';
 
 /** The three ExtensionManager operations registration needs, on one vCenter session. */
@@ -20,22 +18,17 @@ export async function openExtensionRegistry(vc: VcenterEndpoint): Promise<Extens
     thumbprint: vc.thumbprint,
     rejectUnauthorized: vc.thumbprint ? undefined : true,
   });
-  const em = client.serviceContent.extensionManager;
-  if (!em) {
+  let em: ExtensionManager;
+  try {
+    em = new ExtensionManager(client);
+  } catch (err) {
     await client.logout();
-    throw new Error(`${vc.url} has no ExtensionManager: is it a vCenter (not an ESXi host)?`);
+    throw err;
   }
   return {
-    async find(key) {
-      const found = await client.invokeAny('FindExtension', { _this: em, extensionKey: key });
-      return (found ?? undefined) as Partial<ExtensionSpec> | undefined;
-    },
-    async register(ext) {
-      await client.invokeAny('RegisterExtension', { _this: em, extension: ext });
-    },
-    async update(ext) {
-      await client.invokeAny('UpdateExtension', { _this: em, extension: ext });
-    },
+    find: (key) => em.find(key),
+    register: (ext) => em.register(ext),
+    update: (ext) => em.update(ext),
     async close() {
       await client.logout().catch(() => client.close());
     },
