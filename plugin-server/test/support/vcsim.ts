@@ -6,7 +6,8 @@ import * as readline from 'readline';
 
 /** Repository root (this file compiles to plugin-server/dist/test/support/vcsim.js). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
-export const VCSIM_BIN = path.join(REPO_ROOT, '.hdm-lab', 'bin', 'hdm-vcsim');
+/** The lab simulator; HDM_VCSIM_BIN overrides it (e.g. to try another build). */
+export const VCSIM_BIN = process.env.HDM_VCSIM_BIN || path.join(REPO_ROOT, '.hdm-lab', 'bin', 'hdm-vcsim');
 export const LAB_USERNAME = 'administrator@vsphere.local';
 export const LAB_PASSWORD = 'HdmLab!2026';
 
