@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { DEFAULT_MAX_PAYLOAD, Frame, FrameError, FrameHeader, HEADER_SIZE, parseHeader } from './frame';
+
+export interface DecoderOptions {
+  maxPayload?: number;
+  /**
+   * Called for a well-formed frame whose payload does not match its SHA-256. The frame is
+   * dropped and decoding continues with the next one (the receiver re-requests the chunk).
+   * Without it, such a frame makes `push` throw a FrameError('hash-mismatch').
+   */
+  onCorrupt?: (error: FrameError) => void;
+}
+
+/**
+ * Incremental frame decoder: feed it whatever TCP delivers, get complete, verified frames.
+ * Buffers at most one header plus one payload (≤ maxPayload). After a structural error
+ * (bad magic/version/type/length) the stream cannot be resynchronised: every later push throws.
+ */
+export class FrameDecoder {
+  private readonly maxPayload: number;
+  private readonly chunks: Buffer[] = [];
+  private buffered = 0;
+  private header: FrameHeader | undefined;
+  private failed: FrameError | undefined;
+
+  constructor(private readonly opts: DecoderOptions = {}) {
+    this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  }
+
+  /** Bytes received but not yet part of a returned frame. */
+  get pending(): number {
+    return this.buffered;
+  }
+
+  push(buf: Buffer): Frame[] {
+    if (this.failed) throw this.failed;
+    if (buf.length > 0) {
+      this.chunks.push(buf);
+      this.buffered += buf.length;
+    }
+    const out: Frame[] = [];
+    for (;;) {
+      if (!this.header) {
+        if (this.buffered < HEADER_SIZE) break;
+        try {
+          this.header = parseHeader(this.take(HEADER_SIZE), this.maxPayload);
+        } catch (err) {
+          this.failed = err instanceof FrameError ? err : new FrameError('bad-type', String(err));
+          throw this.failed;
+        }
+      }
+      const h = this.header;
+      if (this.buffered < h.length) break;
+      const payload = this.take(h.length);
+      this.header = undefined;
+      const digest = createHash('sha256').update(payload).digest();
+      if (!digest.equals(h.sha256)) {
+        const err = new FrameError(
+          'hash-mismatch',
+          `payload of frame type ${h.type} stream ${h.stream} offset ${h.offset} (${h.length} bytes) does not match its SHA-256`,
+          h,
+        );
+        if (this.opts.onCorrupt) {
+          this.opts.onCorrupt(err);
+          continue;
+        }
+        throw err;
+      }
+      out.push({ type: h.type, flags: h.flags, stream: h.stream, offset: h.offset, payload, sha256: h.sha256 });
+    }
+    return out;
+  }
+
+  /** Call when the byte stream ended: throws FrameError('truncated') if a frame was cut off. */
+  end(): void {
+    if (this.failed) return;
+    if (this.header || this.buffered > 0) {
+      const what = this.header
+        ? `payload of ${this.header.length} bytes has only ${this.buffered}`
+        : `${this.buffered} bytes of a ${HEADER_SIZE}-byte header`;
+      this.failed = new FrameError('truncated', `stream ended inside a frame: ${what}`, this.header);
+      throw this.failed;
+    }
+  }
+
+  /** Removes and returns the first n buffered bytes (n ≤ buffered). */
+  private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.chunks[0]!;
+    if (first.length === n) {
+      this.chunks.shift();
+      this.buffered -= n;
+      return first;
+    }
+    if (first.length > n) {
+      this.chunks[0] = first.subarray(n);
+      this.buffered -= n;
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, n - at);
+      c.copy(out, at, 0, k);
+      at += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    this.buffered -= n;
+    return out;
+  }
+}
