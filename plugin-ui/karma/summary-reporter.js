@@ -2,15 +2,11 @@
 // when any spec was skipped) so CI can read the result without parsing Karma's own output.
 'use strict';
 
-function SummaryReporter(baseReporterDecorator) {
-  baseReporterDecorator(this);
+function SummaryReporter() {
   let passed = 0;
   let failed = 0;
   let skipped = 0;
   let errors = 0;
-
-  // Silence the base reporter's own output; the other reporters print details.
-  this.adapters = [];
 
   this.onRunStart = function () {
     passed = 0;
@@ -31,13 +27,14 @@ function SummaryReporter(baseReporterDecorator) {
 
   this.onRunComplete = function (_browsers, results) {
     // A browser crash or a load error fails the run even when no spec reported a failure.
-    const extra = failed === 0 && (errors > 0 || (results && results.error)) ? 1 : 0;
+    const broken = errors > 0 || (results && (results.error || results.disconnected));
+    const extra = failed === 0 && broken ? 1 : 0;
     let line = `${passed} passed, ${failed + extra} failed`;
     if (skipped > 0) line += `, ${skipped} skipped`;
     process.stdout.write(`\n${line}\n`);
   };
 }
 
-SummaryReporter.$inject = ['baseReporterDecorator'];
+SummaryReporter.$inject = [];
 
 module.exports = { 'reporter:summary': ['type', SummaryReporter] };
