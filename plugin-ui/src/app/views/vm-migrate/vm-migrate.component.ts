@@ -2,6 +2,7 @@ import { ChangeDetectionStrategy, Component, DestroyRef, OnInit, ViewChild, comp
 import { takeUntilDestroyed, toSignal } from '@angular/core/rxjs-interop';
 import { FormArray, FormControl, FormGroup, ReactiveFormsModule, Validators } from '@angular/forms';
 import { ActivatedRoute } from '@angular/router';
+import { distinctUntilChanged } from 'rxjs';
 import { ClrAlertModule, ClrForm, ClrFormsModule, ClrSpinnerModule } from '@clr/angular';
 import { Cloud, CloudInventory, MigrationRequest, Placement, VmSummary } from '@shared/api/api.models';
 import { ApiService } from '@shared/api/api.service';
@@ -104,8 +105,9 @@ export class VmMigrateComponent implements OnInit {
           this.loading.set(false);
         },
       });
+    // distinctUntilChanged: ClrForm.markAsTouched() re-emits unchanged values on submit.
     this.form.controls.cloud.valueChanges
-      .pipe(takeUntilDestroyed(this.destroyRef))
+      .pipe(distinctUntilChanged(), takeUntilDestroyed(this.destroyRef))
       .subscribe((cloud) => this.loadInventory(cloud));
     this.form.controls.cluster.valueChanges.pipe(takeUntilDestroyed(this.destroyRef)).subscribe(() => {
       const pool = this.form.controls.resourcePool.value;
