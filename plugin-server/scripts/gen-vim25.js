@@ -35,6 +35,7 @@ const USED_METHODS = [
   'ExportVm', 'ImportVApp', 'HttpNfcLeaseComplete', 'HttpNfcLeaseAbort', 'HttpNfcLeaseProgress',
   'HttpNfcLeaseGetManifest', 'CreateImportSpec', 'DisableMethods', 'EnableMethods',
   'CreateSnapshot_Task', 'RemoveSnapshot_Task', 'QueryChangedDiskAreas',
+  'ParseDescriptor', 'AcquireGenericServiceTicket',
 ];
 
 /** Types the typed surface needs although no used method declares them (subtypes passed via _type). */
@@ -47,6 +48,13 @@ const EXTRA_TYPES = [
   'InvalidLogin', 'NotAuthenticated', 'NoPermission', 'InvalidState', 'InvalidArgument', 'NotFound',
   'InvalidRequest', 'ManagedObjectNotFound', 'InvalidPowerState', 'TaskInProgress', 'SystemError',
   'InvalidType', 'MethodNotFound', 'NotSupported', 'AlreadyExists', 'InvalidName', 'RequestCanceled',
+  // Property values read by objects/ (inventory, VM config, leases, datastores).
+  'VirtualMachineConfigInfo', 'VirtualMachineSnapshotInfo', 'HttpNfcLeaseInfo', 'DatastoreSummary',
+  'VirtualEthernetCard', 'VirtualE1000e', 'VirtualVmxnet2', 'VirtualPCNet32', 'VirtualSriovEthernetCard',
+  'VirtualEthernetCardDistributedVirtualPortBackingInfo', 'VirtualEthernetCardOpaqueNetworkBackingInfo',
+  'VirtualDiskSparseVer2BackingInfo', 'VirtualDiskSeSparseBackingInfo', 'VirtualDiskRawDiskMappingVer1BackingInfo',
+  'VirtualMachineImportSpec', 'OvfNetworkMapping', 'HttpNfcLeaseDeviceUrl', 'HttpNfcLeaseState', 'NotImplemented',
+  'MethodDisabled', 'SessionManagerHttpServiceRequestSpec', 'SessionManagerVmomiServiceRequestSpec',
 ];
 
 const GOVMOMI = process.env.GOVMOMI_DIR || '/usr/share/gocode/src/github.com/vmware/govmomi';

@@ -1,8 +1,13 @@
-import { ManagedObjectReference, VirtualMachineConfigSpec, VirtualMachinePowerState } from '../generated';
-import { retrieveAll } from '../property/property-collector';
+import {
+  ManagedObjectReference, VirtualMachineConfigSpec, VirtualMachinePowerState, VirtualMachineSnapshotInfo,
+  VirtualMachineSnapshotTree,
+} from '../generated';
+import { retrieveAll, retrieveProperties, toPropertyValues } from '../property/property-collector';
 import { VimClient } from '../soap/vim-client';
+import { HttpNfcLease } from './http-nfc-lease';
 import { ManagedObject } from './managed-object';
 import { Task } from './task';
+import { toVmDetails, VM_DETAIL_PATHS, VmDetails } from './virtual-machine-details';
 
 /** VirtualMachine: power and reconfiguration; every long operation returns a Task. */
 export class VirtualMachine extends ManagedObject {
@@ -34,9 +39,52 @@ export class VirtualMachine extends ManagedObject {
     return (await this.properties(['runtime.powerState']))['runtime.powerState'] as VirtualMachinePowerState;
   }
 
+  /**
+   * The typed configuration subset a migration needs (disks, NICs, firmware, placement): one read of
+   * the VM, one of the names of the objects it refers to. `datacenter` is left empty here (see Inventory.vms).
+   */
+  async config(): Promise<VmDetails> {
+    const props = await this.properties(VM_DETAIL_PATHS);
+    const related = [props.parent, props.resourcePool, props['runtime.host'], ...((props.network as unknown[] | undefined) ?? [])]
+      .filter((r): r is ManagedObjectReference => !!r && typeof r === 'object');
+    const byType = new Map<string, ManagedObjectReference[]>();
+    for (const r of related) byType.set(r.type, [...(byType.get(r.type) ?? []), r]);
+    const ocs = byType.size ? await retrieveProperties(this.client, [...byType].map(([type, objs]) => ({
+      propSet: [{ type, pathSet: type === 'DistributedVirtualPortgroup' ? ['name', 'key'] : ['name'] }],
+      objectSet: objs.map((obj) => ({ obj, skip: false })),
+    }))) : [];
+    const names = new Map(ocs.map((oc) => [oc.obj.value, toPropertyValues(oc)]));
+    return toVmDetails(this.ref, props, {
+      name: (r) => (names.get(r.value)?.name as string | undefined) ?? '',
+      portgroup: (key) => ocs.find((oc) => oc.obj.type === 'DistributedVirtualPortgroup' && names.get(oc.obj.value)?.key === key)?.obj,
+    });
+  }
+
+  /** Number of snapshots in the VM's snapshot tree (0 when it has none). */
+  async snapshotCount(): Promise<number> {
+    const info = (await this.properties(['snapshot'])).snapshot as VirtualMachineSnapshotInfo | undefined;
+    const count = (trees: VirtualMachineSnapshotTree[] | undefined): number =>
+      (trees ?? []).reduce((n, t) => n + 1 + count(t.childSnapshotList), 0);
+    return count(info?.rootSnapshotList);
+  }
+
+  /**
+   * ExportVm: an HttpNfcLease whose device URLs serve the VM's disks for reading (the VM must be
+   * powered off). Wait for it with `lease.waitReady()`, keep it alive with `lease.keepAlive()`,
+   * end it with `complete()` or `abort()`.
+   */
+  async exportVm(): Promise<HttpNfcLease> {
+    return new HttpNfcLease(this.client, await this.client.invoke('ExportVm', { _this: this.ref }));
+  }
+
   /** PowerOnVM_Task (optionally on `host`). */
   async powerOn(host?: ManagedObjectReference): Promise<Task> {
     return new Task(this.client, await this.client.invoke('PowerOnVM_Task', { _this: this.ref, host }));
+  }
+
+  /** PowerOnVM_Task and wait for it (rejects with TaskError, e.g. InvalidPowerState or MethodDisabled). */
+  async powerOnAndWait(host?: ManagedObjectReference): Promise<void> {
+    await (await this.powerOn(host)).wait();
   }
 
   /** PowerOffVM_Task (hard power off; use guest shutdown for a clean stop). */

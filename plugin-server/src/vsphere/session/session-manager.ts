@@ -1,4 +1,4 @@
-import { UserSession } from '../generated';
+import { SessionManagerGenericServiceTicket, SessionManagerHttpServiceRequestSpec, UserSession } from '../generated';
 import { VimClient, VimConnectOptions } from '../soap/vim-client';
 import { VimFault } from '../soap/vim-fault';
 
@@ -65,4 +65,15 @@ export async function connectWithCloneTicket(opts: Omit<VimConnectOptions, 'user
     throw e;
   }
   return client;
+}
+
+/**
+ * AcquireGenericServiceTicket for one HTTP request (`method` on `url`, e.g. a datastore /folder URL):
+ * the ticket goes in a `vmware_cgi_ticket` cookie instead of the session cookie, so a process that
+ * must not hold the session (an appliance) can do that one request.
+ */
+export async function acquireGenericServiceTicket(client: VimClient, url: string,
+  method: 'httpGet' | 'httpPut' | 'httpPost' | 'httpDelete' | 'httpHead' = 'httpGet'): Promise<SessionManagerGenericServiceTicket> {
+  const spec: SessionManagerHttpServiceRequestSpec = { _type: 'SessionManagerHttpServiceRequestSpec', method, url };
+  return client.invoke('AcquireGenericServiceTicket', { _this: sessionManager(client), spec });
 }

@@ -1,7 +1,8 @@
+import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
 import * as tls from 'tls';
-import { Duplex } from 'stream';
+import { Duplex, Readable } from 'stream';
 
 export interface TransportOptions {
   /** The /sdk endpoint, e.g. `https://vc.example.com/sdk`. */
@@ -57,8 +58,27 @@ class PinnedAgent extends https.Agent {
   }
 }
 
+/** One plain HTTP exchange beside SOAP (datastore /folder, NFC lease URLs): see SoapTransport.request. */
+export interface HttpRequestOptions {
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
+  headers?: Record<string, string | number>;
+  /** Request body: a Buffer/string, or a stream (then give Content-Length in `headers` or it is chunked). */
+  body?: Buffer | string | Readable;
+  /**
+   * Pin for a host other than the /sdk host (an NFC URL on an ESXi host carries its own
+   * sslThumbprint). Requests to the /sdk host always use the transport's own pin or CA check.
+   */
+  thumbprint?: string;
+  /** Send the session cookie (default true for the /sdk host, false elsewhere: never leak it to another host). */
+  withSession?: boolean;
+  /** Idle timeout in milliseconds (default: the transport's timeoutMs); streams may take longer in total. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 /**
- * HTTPS POST transport for one vCenter /sdk endpoint: keep-alive, the session cookie
+ * HTTPS transport for one vCenter: SOAP POSTs to /sdk and the plain HTTP exchanges beside it
+ * (datastore /folder, NFC), over the same agents: keep-alive, the session cookie
  * (`vmware_soap_session`) kept from responses and sent back, TLS by thumbprint pin or CA.
  */
 export class SoapTransport {
@@ -66,6 +86,8 @@ export class SoapTransport {
   private readonly agent: https.Agent;
   private readonly timeoutMs: number;
   private readonly cookies = new Map<string, string>();
+  /** Agents for other hosts (NFC on ESXi), keyed by pin ('' = CA verification). */
+  private readonly otherAgents = new Map<string, https.Agent>();
 
   constructor(private readonly opts: TransportOptions) {
     this.url = new URL(opts.url);
@@ -114,10 +136,91 @@ export class SoapTransport {
     });
   }
 
+  /**
+   * A plain HTTP exchange on `url` (absolute, or a path on the /sdk host). Resolves with the
+   * response once its headers arrived; the caller consumes (or `resume()`s) the body. Status
+   * codes are not judged here: callers map 404/401/... to their own errors.
+   */
+  request(url: string | URL, opts: HttpRequestOptions): Promise<http.IncomingMessage> {
+    const target = new URL(url.toString(), this.url);
+    if (target.protocol !== 'https:') {
+      return Promise.reject(new VimConnectionError(`only https URLs are supported: ${target}`, target.toString()));
+    }
+    const sameHost = target.host === this.url.host;
+    const agent = sameHost ? this.agent : this.agentFor(opts.thumbprint);
+    const headers: Record<string, string | number> = { ...(opts.headers ?? {}) };
+    if ((opts.withSession ?? sameHost) && this.cookies.size) {
+      headers.Cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    }
+    const body = opts.body;
+    if ((typeof body === 'string' || Buffer.isBuffer(body)) && headers['Content-Length'] === undefined) {
+      headers['Content-Length'] = Buffer.byteLength(body);
+    }
+    const where = target.toString();
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    return new Promise((resolve, reject) => {
+      const req = https.request(target, { method: opts.method, headers, agent, signal: opts.signal }, (res) => {
+        // The idle timer stays armed while the body streams and is disarmed when it ends, so a
+        // keep-alive socket handed back to the agent carries no stale timer.
+        const socket = res.socket;
+        const onIdle = (): void => {
+          res.destroy(new VimConnectionError(`timed out after ${timeoutMs} ms reading ${where}`, where, 'ETIMEDOUT'));
+        };
+        req.setTimeout(0);
+        socket.setTimeout(timeoutMs);
+        socket.on('timeout', onIdle);
+        res.once('close', () => {
+          socket.removeListener('timeout', onIdle);
+          socket.setTimeout(0);
+        });
+        resolve(res);
+      });
+      req.setTimeout(timeoutMs, () => {
+        req.destroy(new VimConnectionError(`timed out after ${timeoutMs} ms waiting for ${where}`, where, 'ETIMEDOUT'));
+      });
+      req.on('error', (e) => reject(wrapError(e, where)));
+      if (body instanceof Readable) {
+        body.on('error', (e) => req.destroy(e));
+        body.pipe(req);
+      } else {
+        req.end(body);
+      }
+    });
+  }
+
+  /** The host[:port] of the /sdk endpoint (replaces the `*` host of NFC device URLs). */
+  get host(): string {
+    return this.url.host;
+  }
+
+  private agentFor(pin: string | undefined): https.Agent {
+    const key = pin ? normalizeThumbprint(pin) : '';
+    let agent = this.otherAgents.get(key);
+    if (!agent) {
+      agent = key ? new PinnedAgent(key, 'the pinned host') : new https.Agent({ keepAlive: true, rejectUnauthorized: this.opts.rejectUnauthorized ?? true });
+      this.otherAgents.set(key, agent);
+    }
+    return agent;
+  }
+
   /** Closes idle keep-alive sockets. */
   close(): void {
     this.agent.destroy();
+    for (const a of this.otherAgents.values()) a.destroy();
+    this.otherAgents.clear();
   }
+}
+
+/** Reads a whole response body (for error messages and small payloads). */
+export async function readBody(res: http.IncomingMessage, limit = 1 << 20): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of res) {
+    const b = c as Buffer;
+    if (n < limit) chunks.push(b.subarray(0, limit - n));
+    n += b.length;
+  }
+  return Buffer.concat(chunks);
 }
 
 function wrapError(e: Error & { code?: string }, url: string): Error {

@@ -1,5 +1,6 @@
 import { ManagedObjectReference, ServiceContent, UserSession, VimMethodName, VimMethods } from '../generated';
 import { SoapTransport, TransportOptions, VimConnectionError } from './transport';
+import { VimFault } from './vim-fault';
 import { decodeFault, parseResponse, parseXml } from './xml-parser';
 import { serializeRequest } from './xml-writer';
 import { NS_SOAPENV } from './xml-writer';
@@ -8,6 +9,17 @@ export interface VimConnectOptions extends TransportOptions {
   username?: string;
   password?: string;
 }
+
+/**
+ * Methods that only read, so repeating one after a re-login cannot change anything twice. Only
+ * these are retried when a `reauthenticate` hook is set and the server answers NotAuthenticated
+ * (an expired/evicted session). Everything else (tasks, CreateFilter, WaitForUpdatesEx, paging
+ * tokens, leases, views — all bound to the old session or changing state) fails as is.
+ */
+export const RETRYABLE_READS: ReadonlySet<string> = new Set([
+  'RetrieveServiceContent', 'RetrievePropertiesEx', 'RetrieveProperties', 'FindExtension', 'QueryEvents',
+  'CreateImportSpec', 'ParseDescriptor', 'QueryChangedDiskAreas',
+]);
 
 /** SOAPAction version before RetrieveServiceContent tells us the server's about.apiVersion. */
 export const DEFAULT_API_VERSION = '8.0.1.0';
@@ -27,6 +39,12 @@ export class VimClient {
   /** The session after Login (or CloneSession), undefined before/after. */
   userSession: UserSession | undefined;
   readonly url: string;
+  /**
+   * Set by owners that can log in again (VcenterPool): called once when a RETRYABLE_READS method
+   * fails with NotAuthenticated, then the call is repeated one time. Concurrent callers share one re-login.
+   */
+  reauthenticate: (() => Promise<void>) | undefined;
+  private relogin: Promise<void> | undefined;
 
   constructor(readonly transport: SoapTransport) {
     this.url = transport.url.toString();
@@ -58,6 +76,21 @@ export class VimClient {
 
   /** Calls any vim25 method known to the generated schema (untyped escape hatch). */
   async invokeAny(method: string, args: object): Promise<unknown> {
+    const cookie = this.transport.sessionCookie;
+    try {
+      return await this.send(method, args);
+    } catch (e) {
+      if (!this.reauthenticate || !RETRYABLE_READS.has(method) || !VimFault.is(e, 'NotAuthenticated')) throw e;
+      // Another caller may have logged in again already (the cookie changed): just repeat.
+      if (this.transport.sessionCookie === cookie) {
+        this.relogin ??= this.reauthenticate().finally(() => { this.relogin = undefined; });
+        await this.relogin;
+      }
+      return this.send(method, args);
+    }
+  }
+
+  private async send(method: string, args: object): Promise<unknown> {
     const envelope = serializeRequest(method, args);
     const res = await this.transport.post(envelope, `urn:vim25/${this.apiVersion}`);
     if (res.status !== 200 && !res.body.includes(NS_SOAPENV)) {
