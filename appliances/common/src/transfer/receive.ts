@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { FrameFlags, FrameType, parseJsonPayload } from '../frames/frame';
+import type { Logger } from '../log/logger';
+import { FrameChannel, PeerError } from './channel';
+import type { DiskSink } from './io';
+import { ProgressListener, ProgressMeter } from './progress';
+import { DiskHashMismatchError, DiskResult, MAX_CHUNK } from './send';
+
+export interface ReceiveDiskOptions {
+  channel: FrameChannel;
+  sink: DiskSink;
+  stream: number;
+  size: number;
+  /** Bytes of out-of-order chunks held while waiting for a resent one. Default 64 MiB. */
+  maxBuffered?: number;
+  idleTimeoutMs?: number;
+  progress?: ProgressListener;
+  signal?: AbortSignal;
+  log?: Logger;
+}
+
+/**
+ * Receives one disk: every DATA payload was checked against its SHA-256 by the decoder; a
+ * chunk that fails is NACKed (re-requested) and never written. Chunks go to the sink in offset
+ * order and are ACKed only after the sink accepted them. On DISK_DONE the sink is finished and
+ * the SHA-256 of what was written is answered, and compared with the sender's.
+ */
+export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult> {
+  const { channel, sink, stream, size } = opts;
+  const maxBuffered = opts.maxBuffered ?? 64 << 20;
+  const meter = new ProgressMeter(size, opts.progress);
+  const diskHash = createHash('sha256');
+  const pending = new Map<number, Buffer>();
+  let pendingBytes = 0;
+  let next = 0;
+  let rejected = 0;
+  let cancelled = false;
+  const onAbort = (): void => {
+    cancelled = true;
+    channel.destroy(new Error('transfer cancelled'));
+  };
+  opts.signal?.addEventListener('abort', onAbort);
+  if (opts.signal?.aborted) onAbort();
+
+  const accept = async (offset: number, buf: Buffer): Promise<void> => {
+    await sink.write(buf);
+    diskHash.update(buf);
+    next = offset + buf.length;
+    meter.set(next);
+    await channel.send({ type: FrameType.ACK, flags: 0, stream, offset, payload: Buffer.alloc(0) });
+  };
+
+  try {
+    for (;;) {
+      const item = await channel.receive(opts.idleTimeoutMs ?? 60_000);
+      if (item.kind === 'corrupt') {
+        const h = item.error.header!;
+        if (h.type !== FrameType.DATA || h.stream !== stream) throw item.error;
+        rejected++;
+        opts.log?.warn({ stream, offset: h.offset, length: h.length }, 'chunk failed its SHA-256: rejected, re-requesting');
+        await channel.send({ type: FrameType.ACK, flags: FrameFlags.NACK, stream, offset: h.offset, payload: Buffer.alloc(0) });
+        continue;
+      }
+      const f = item.frame;
+      if (f.type === FrameType.ERROR) {
+        const e = parseJsonPayload(f);
+        throw new PeerError(String(e.code ?? 'error'), String(e.message ?? ''));
+      }
+      if (f.type === FrameType.CLOSE) throw new Error('sender closed the connection mid-disk');
+      if (f.stream !== stream) throw new Error(`frame for stream ${f.stream}, expected ${stream}`);
+      if (f.type === FrameType.DATA) {
+        const end = f.offset + f.payload.length;
+        if (f.payload.length === 0 || f.payload.length > MAX_CHUNK || end > size) {
+          throw new Error(`DATA frame ${f.offset}+${f.payload.length} outside the disk (${size} bytes)`);
+        }
+        if (f.offset < next || pending.has(f.offset)) continue; // duplicate of an accepted chunk
+        if (f.offset === next) {
+          await accept(f.offset, f.payload);
+          let buf: Buffer | undefined;
+          while ((buf = pending.get(next))) {
+            pending.delete(next);
+            pendingBytes -= buf.length;
+            await accept(next, buf);
+          }
+        } else {
+          pendingBytes += f.payload.length;
+          if (pendingBytes > maxBuffered) throw new Error(`more than ${maxBuffered} bytes out of order`);
+          pending.set(f.offset, f.payload);
+        }
+        continue;
+      }
+      if (f.type === FrameType.DISK_DONE) {
+        if (next !== size) throw new Error(`DISK_DONE after ${next} of ${size} bytes`);
+        const theirs = String(parseJsonPayload(f).sha256 ?? '');
+        await sink.finish();
+        const digest = diskHash.digest('hex');
+        await channel.sendJson(FrameType.DISK_DONE, { sha256: digest, bytes: size, match: digest === theirs }, FrameFlags.REPLY, stream, size);
+        if (digest !== theirs) throw new DiskHashMismatchError(`disk SHA-256 differs: sender ${theirs}, written ${digest}`);
+        return { bytes: size, sha256: digest, resends: rejected };
+      }
+      throw new Error(`unexpected ${FrameType[f.type]} frame while receiving`);
+    }
+  } catch (err) {
+    await sink.abort(err as Error).catch(() => undefined);
+    if (cancelled) throw new Error('transfer cancelled');
+    if (!(err instanceof PeerError) && !channel.closed) await channel.sendError('receive-failed', (err as Error).message, stream);
+    throw err;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}

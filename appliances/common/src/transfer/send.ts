@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import { FrameFlags, FrameType, parseJsonPayload, sha256 } from '../frames/frame';
+import type { Logger } from '../log/logger';
+import { FrameChannel, PeerError } from './channel';
+import type { DiskSource } from './io';
+import { ProgressListener, ProgressMeter } from './progress';
+
+export const MIN_CHUNK = 1 << 20;
+export const MAX_CHUNK = 4 << 20;
+
+export interface SendDiskOptions {
+  channel: FrameChannel;
+  source: DiskSource;
+  /** Stream id carried by every frame of this disk. */
+  stream: number;
+  /** 1–4 MiB; default 4 MiB. */
+  chunkSize?: number;
+  /** Chunks read or unacknowledged at once (memory bound = window × chunkSize). Default 8. */
+  window?: number;
+  /** Source reads running at once. Default 4. */
+  readConcurrency?: number;
+  /** Resends of one chunk the receiver rejected before giving up. Default 5. */
+  maxResends?: number;
+  /** Give up when the receiver says nothing for this long. Default 60 s. */
+  idleTimeoutMs?: number;
+  progress?: ProgressListener;
+  signal?: AbortSignal;
+  log?: Logger;
+}
+
+export interface DiskResult {
+  bytes: number;
+  /** SHA-256 of the whole disk, lowercase hex. */
+  sha256: string;
+  resends: number;
+}
+
+export class DiskHashMismatchError extends Error {
+  readonly code = 'ERR_HDM_DISK_HASH';
+}
+
+interface InFlight {
+  offset: number;
+  buf: Buffer;
+  hash: Buffer;
+  resends: number;
+}
+
+/**
+ * Sends one disk over an established channel: reads chunks (bounded concurrency), sends them
+ * in offset order as DATA frames, keeps each until its ACK (window), resends on NACK, hashes the
+ * whole disk, then exchanges DISK_DONE and compares the receiver's SHA-256 with its own.
+ */
+export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
+  const { channel, source, stream } = opts;
+  const size = source.size;
+  const chunkSize = opts.chunkSize ?? MAX_CHUNK;
+  if (chunkSize < MIN_CHUNK || chunkSize > MAX_CHUNK) throw new RangeError(`chunk size ${chunkSize} not within 1–4 MiB`);
+  const window = Math.max(1, opts.window ?? 8);
+  const readConcurrency = Math.max(1, Math.min(window, opts.readConcurrency ?? 4));
+  const maxResends = opts.maxResends ?? 5;
+  const chunkCount = Math.ceil(size / chunkSize);
+  const meter = new ProgressMeter(size, opts.progress);
+  const diskHash = createHash('sha256');
+
+  let nextRead = 0; // index of the next chunk to read
+  let nextSend = 0; // index of the next chunk to send (in order)
+  let reading = 0;
+  const ready = new Map<number, Buffer>(); // read, not yet sent
+  const unacked = new Map<number, InFlight>(); // by offset
+  let acked = 0;
+  let resends = 0;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const poke = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  let rejectFailed: (e: Error) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (rejectFailed = reject));
+  failed.catch(() => undefined);
+  const fail = (err: Error): void => {
+    failure ??= err;
+    rejectFailed(failure);
+    poke();
+  };
+  const onAbort = (): void => fail(new Error('transfer cancelled'));
+  opts.signal?.addEventListener('abort', onAbort);
+  if (opts.signal?.aborted) onAbort();
+
+  const pumpReads = (): void => {
+    while (!failure && nextRead < chunkCount && reading < readConcurrency && reading + ready.size + unacked.size < window) {
+      const index = nextRead++;
+      const offset = index * chunkSize;
+      const length = Math.min(chunkSize, size - offset);
+      reading++;
+      source.read(offset, length).then(
+        (buf) => {
+          reading--;
+          ready.set(index, buf);
+          poke();
+        },
+        (err: Error) => {
+          reading--;
+          fail(err);
+        },
+      );
+    }
+  };
+
+  // Sender of DATA frames in order; runs concurrently with the ACK reader below.
+  const sendLoop = async (): Promise<void> => {
+    while (!failure && nextSend < chunkCount) {
+      pumpReads();
+      const buf = ready.get(nextSend);
+      if (!buf) {
+        await new Promise<void>((r) => (wake = r));
+        continue;
+      }
+      ready.delete(nextSend);
+      const offset = nextSend * chunkSize;
+      nextSend++;
+      diskHash.update(buf);
+      const hash = sha256(buf);
+      unacked.set(offset, { offset, buf, hash, resends: 0 });
+      await channel.send({ type: FrameType.DATA, flags: 0, stream, offset, payload: buf }, hash);
+    }
+  };
+
+  const ackLoop = async (): Promise<void> => {
+    while (!failure && acked < chunkCount) {
+      const item = await Promise.race([channel.receive(opts.idleTimeoutMs ?? 60_000), failed]);
+      if (item.kind === 'corrupt') throw item.error;
+      const f = item.frame;
+      if (f.type === FrameType.ERROR) {
+        const e = parseJsonPayload(f);
+        throw new PeerError(String(e.code ?? 'error'), String(e.message ?? ''));
+      }
+      if (f.type === FrameType.CLOSE) throw new Error('receiver closed the connection mid-disk');
+      if (f.type !== FrameType.ACK || f.stream !== stream) throw new Error(`unexpected ${FrameType[f.type]} frame for stream ${f.stream} while sending`);
+      const c = unacked.get(f.offset);
+      if (!c) continue; // duplicate ACK
+      if (f.flags & FrameFlags.NACK) {
+        if (++c.resends > maxResends) throw new Error(`chunk at ${c.offset} rejected ${c.resends} times`);
+        resends++;
+        opts.log?.warn({ stream, offset: c.offset }, 'receiver rejected a chunk; resending');
+        await channel.send({ type: FrameType.DATA, flags: 0, stream, offset: c.offset, payload: c.buf }, c.hash);
+        continue;
+      }
+      unacked.delete(f.offset);
+      acked++;
+      meter.add(c.buf.length);
+      poke();
+    }
+  };
+
+  try {
+    const sending = sendLoop().catch((e: Error) => fail(e));
+    await ackLoop().catch((e: Error) => fail(e));
+    // On failure the caller destroys the channel, which also ends a send blocked on backpressure.
+    if (failure) throw failure;
+    await sending;
+    if (failure) throw failure;
+    const digest = diskHash.digest('hex');
+    await channel.sendJson(FrameType.DISK_DONE, { sha256: digest, bytes: size }, 0, stream, size);
+    const item = await channel.receive(opts.idleTimeoutMs ?? 120_000);
+    if (item.kind === 'corrupt') throw item.error;
+    const f = item.frame;
+    if (f.type === FrameType.ERROR) {
+      const e = parseJsonPayload(f);
+      throw new PeerError(String(e.code ?? 'error'), String(e.message ?? ''));
+    }
+    if (f.type !== FrameType.DISK_DONE || !(f.flags & FrameFlags.REPLY)) throw new Error(`expected DISK_DONE reply, got ${FrameType[f.type]}`);
+    const theirs = String(parseJsonPayload(f).sha256 ?? '');
+    if (theirs !== digest) throw new DiskHashMismatchError(`disk SHA-256 differs: sent ${digest}, receiver wrote ${theirs}`);
+    meter.set(size);
+    return { bytes: size, sha256: digest, resends };
+  } catch (err) {
+    if (!(err instanceof PeerError) && !channel.closed) await channel.sendError('send-failed', (err as Error).message, stream);
+    throw err;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
