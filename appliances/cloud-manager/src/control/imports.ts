@@ -1,0 +1,237 @@
+import { z } from 'zod';
+import {
+  diskKeySchema,
+  DiskStatus,
+  HttpError,
+  jobIdSchema,
+  JobState,
+  JobStatus,
+  JobStore,
+  Logger,
+  Progress,
+  rollUp,
+  sizeSchema,
+  thumbprintSchema,
+  urlSchema,
+} from '@hdm/appliance-common';
+
+export const importBodySchema = z.object({
+  id: jobIdSchema,
+  disks: z
+    .array(
+      z.object({
+        key: diskKeySchema,
+        size: sizeSchema,
+        uploadUrl: urlSchema,
+        cookie: z.string().max(4096).optional(),
+        thumbprint: thumbprintSchema.optional(),
+      }),
+    )
+    .min(1)
+    .refine((d) => new Set(d.map((x) => x.key)).size === d.length, 'disk keys must be unique'),
+});
+export type ImportBody = z.infer<typeof importBodySchema>;
+
+interface ImportDisk extends DiskStatus {
+  uploadUrl: string;
+  cookie?: string;
+  thumbprint?: string;
+  attempts: number;
+}
+
+export interface ImportJob {
+  id: string;
+  state: JobState;
+  disks: ImportDisk[];
+  error?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Refusal of a data connection, sent to prem-manager as an ERROR frame. */
+export class DataRefusal extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** What the data path gets for one accepted disk. */
+export interface DiskLease {
+  stream: number;
+  size: number;
+  uploadUrl: string;
+  cookie?: string;
+  thumbprint?: string;
+  signal: AbortSignal;
+  progress(p: Progress): void;
+  done(sha256: string): void;
+  failed(err: Error): void;
+}
+
+/** Attempts of one disk before the import fails (each restarts the PUT from 0). */
+const MAX_DISK_ATTEMPTS = 5;
+
+/**
+ * The control plane of cloud-manager: import jobs, their state machine and persistence.
+ * waiting → running (first disk connection) → done (every disk written and hash-confirmed);
+ * failed (a disk failed MAX_DISK_ATTEMPTS times) or cancelled (DELETE).
+ */
+export class ImportService {
+  private readonly jobs = new Map<string, ImportJob>();
+  /** Active disk receptions by `${id}/${key}`. */
+  private readonly active = new Map<string, AbortController>();
+  private readonly dirty = new Set<string>();
+  private readonly flushTimer: NodeJS.Timeout;
+
+  constructor(private readonly store: JobStore<ImportJob>, private readonly log: Logger) {
+    for (const job of store.loadAll()) {
+      // A disk that was being received when we stopped restarts from 0 at its next connection.
+      for (const d of job.disks) {
+        if (d.state === 'running') Object.assign(d, { state: 'waiting', bytesDone: 0, error: 'interrupted by a cloud-manager restart' });
+      }
+      this.jobs.set(job.id, job);
+    }
+    this.flushTimer = setInterval(() => this.flush(), 1000);
+    this.flushTimer.unref();
+  }
+
+  create(body: ImportBody): { status: number; job: JobStatus } {
+    const existing = this.jobs.get(body.id);
+    if (existing && (existing.state === 'done' || (existing.state === 'running' && this.anyActive(existing)))) {
+      throw new HttpError(409, `import ${body.id} already exists and is ${existing.state}`, { state: existing.state });
+    }
+    const now = new Date().toISOString();
+    const prior = new Map(existing?.disks.map((d) => [d.key, d]));
+    const job: ImportJob = {
+      id: body.id,
+      state: 'waiting',
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+      disks: body.disks.map((d) => {
+        const before = prior.get(d.key);
+        const keep = before?.state === 'done' && before.size === d.size;
+        return {
+          key: d.key,
+          size: d.size,
+          uploadUrl: d.uploadUrl,
+          cookie: d.cookie,
+          thumbprint: d.thumbprint,
+          attempts: 0,
+          state: keep ? 'done' : 'waiting',
+          bytesDone: keep ? d.size : 0,
+          sha256: keep ? before.sha256 : undefined,
+        };
+      }),
+    };
+    this.jobs.set(job.id, job);
+    this.save(job);
+    this.log.info({ import: job.id, disks: job.disks.length, restarted: !!existing }, existing ? 'import re-posted' : 'import created');
+    return { status: 201, job: this.status(job.id) };
+  }
+
+  status(id: string): JobStatus {
+    const job = this.jobs.get(id);
+    if (!job) throw new HttpError(404, `no import ${id}`);
+    const disks = job.disks.map(({ key, size, bytesDone, state, sha256, error }) => ({ key, size, bytesDone, state, sha256, error }));
+    return { id, state: job.state, ...rollUp(disks), disks, error: job.error };
+  }
+
+  cancel(id: string): JobStatus {
+    const job = this.jobs.get(id);
+    if (!job) throw new HttpError(404, `no import ${id}`);
+    if (job.state !== 'done' && job.state !== 'failed') {
+      job.state = 'cancelled';
+      for (const d of job.disks) if (d.state !== 'done') d.state = 'cancelled';
+      for (const d of job.disks) this.active.get(`${id}/${d.key}`)?.abort();
+      this.save(job);
+      this.log.info({ import: id }, 'import cancelled');
+    }
+    return this.status(id);
+  }
+
+  /** Data path: a prem-manager announced a disk. Returns its lease or refuses. */
+  beginDisk(hello: { jobId: string; diskKey: string; size: number; stream: number }): DiskLease {
+    const job = this.jobs.get(hello.jobId);
+    if (!job) throw new DataRefusal('unknown-import', `no import ${hello.jobId}`);
+    if (job.state === 'cancelled' || job.state === 'failed') throw new DataRefusal('import-not-active', `import ${job.id} is ${job.state}`);
+    const index = job.disks.findIndex((d) => d.key === hello.diskKey);
+    const disk = job.disks[index];
+    if (!disk) throw new DataRefusal('unknown-disk', `import ${job.id} has no disk ${hello.diskKey}`);
+    if (disk.size !== hello.size) throw new DataRefusal('size-mismatch', `disk ${disk.key} is ${disk.size} bytes in the import, sender has ${hello.size}`);
+    if (hello.stream !== index) throw new DataRefusal('stream-mismatch', `disk ${disk.key} is stream ${index}, sender said ${hello.stream}`);
+    const activeKey = `${job.id}/${disk.key}`;
+    const previous = this.active.get(activeKey);
+    if (previous) {
+      this.log.warn({ import: job.id, disk: disk.key }, 'new connection for a disk being received: dropping the old one');
+      previous.abort();
+    }
+    const ctl = new AbortController();
+    this.active.set(activeKey, ctl);
+    disk.attempts++;
+    Object.assign(disk, { state: 'running', bytesDone: 0, sha256: undefined, error: undefined });
+    job.state = 'running';
+    job.error = undefined;
+    this.save(job);
+    const mine = (): boolean => this.active.get(activeKey) === ctl;
+    return {
+      stream: index,
+      size: disk.size,
+      uploadUrl: disk.uploadUrl,
+      cookie: disk.cookie,
+      thumbprint: disk.thumbprint,
+      signal: ctl.signal,
+      progress: (p) => {
+        if (!mine()) return;
+        disk.bytesDone = p.bytesDone;
+        this.dirty.add(job.id);
+      },
+      done: (sha256) => {
+        if (!mine()) return;
+        this.active.delete(activeKey);
+        Object.assign(disk, { state: 'done', bytesDone: disk.size, sha256 });
+        if (job.disks.every((d) => d.state === 'done')) job.state = 'done';
+        this.save(job);
+        this.log.info({ import: job.id, disk: disk.key, sha256, jobState: job.state }, 'disk written and verified');
+      },
+      failed: (err) => {
+        if (!mine()) return;
+        this.active.delete(activeKey);
+        if (job.state === 'cancelled') return;
+        disk.error = err.message;
+        disk.bytesDone = 0;
+        if (disk.attempts >= MAX_DISK_ATTEMPTS) {
+          disk.state = 'failed';
+          job.state = 'failed';
+          job.error = `disk ${disk.key} failed ${disk.attempts} times; last: ${err.message}`;
+        } else {
+          disk.state = 'waiting'; // the sender reconnects; the PUT restarts from 0
+        }
+        this.save(job);
+        this.log.warn({ import: job.id, disk: disk.key, attempt: disk.attempts, err: err.message }, 'disk reception failed');
+      },
+    };
+  }
+
+  close(): void {
+    clearInterval(this.flushTimer);
+    for (const c of this.active.values()) c.abort();
+    this.flush();
+  }
+
+  private anyActive(job: ImportJob): boolean {
+    return job.disks.some((d) => this.active.has(`${job.id}/${d.key}`));
+  }
+
+  private save(job: ImportJob): void {
+    job.updatedAt = new Date().toISOString();
+    this.store.save(job);
+    this.dirty.delete(job.id);
+  }
+
+  private flush(): void {
+    for (const id of [...this.dirty]) {
+      const job = this.jobs.get(id);
+      if (job) this.save(job);
+    }
+  }
+}

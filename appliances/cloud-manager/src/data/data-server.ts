@@ -1,0 +1,77 @@
+import type * as tls from 'node:tls';
+import {
+  acceptHello,
+  createMtlsServer,
+  FrameChannel,
+  HttpPutSink,
+  Logger,
+  readHello,
+  receiveDisk,
+  TlsIdentity,
+} from '@hdm/appliance-common';
+import { DataRefusal, ImportService } from '../control/imports';
+
+/**
+ * The data path of cloud-manager: prem-manager connects over mTLS (role prem-manager), names
+ * an import and a disk in its HELLO; we answer, then receive the disk into a streaming PUT to
+ * the cloud lease URL. One connection carries one disk.
+ */
+export class DataServer {
+  readonly server: tls.Server;
+
+  constructor(identity: TlsIdentity, private readonly imports: ImportService, private readonly log: Logger) {
+    this.server = createMtlsServer({ ...identity, allowedRoles: ['prem-manager'], log, name: 'data' }, (socket) => void this.session(socket));
+  }
+
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.removeListener('error', reject);
+        resolve({ host, port: (this.server.address() as { port: number }).port });
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async session(socket: tls.TLSSocket): Promise<void> {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+    const channel = new FrameChannel(socket);
+    let hello;
+    try {
+      hello = await readHello(channel);
+    } catch (err) {
+      this.log.warn({ remote, err: (err as Error).message }, 'data connection without a valid HELLO');
+      await channel.sendError('bad-hello', (err as Error).message);
+      socket.end();
+      return;
+    }
+    let lease;
+    try {
+      lease = this.imports.beginDisk(hello);
+    } catch (err) {
+      const code = err instanceof DataRefusal ? err.code : 'refused';
+      this.log.warn({ remote, import: hello.jobId, disk: hello.diskKey, code, err: (err as Error).message }, 'refused disk');
+      await channel.sendError(code, (err as Error).message, hello.stream);
+      socket.end();
+      return;
+    }
+    const log = this.log.child({ import: hello.jobId, disk: hello.diskKey });
+    log.info({ remote, size: lease.size }, 'receiving disk');
+    const sink = new HttpPutSink({ url: lease.uploadUrl, cookie: lease.cookie, thumbprint: lease.thumbprint }, lease.size);
+    try {
+      await acceptHello(channel, 'cloud-manager', hello);
+      const result = await receiveDisk({ channel, sink, stream: lease.stream, size: lease.size, signal: lease.signal, progress: lease.progress, log });
+      lease.done(result.sha256);
+      await channel.close();
+    } catch (err) {
+      await sink.abort(err as Error).catch(() => undefined);
+      lease.failed(err as Error);
+      channel.destroy();
+    }
+  }
+}

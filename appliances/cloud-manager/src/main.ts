@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+import { ControlServer, formatHostPort, JobStore, parseHostPort, runService } from '@hdm/appliance-common';
+import { registerImportRoutes } from './control/api';
+import { ImportJob, ImportService } from './control/imports';
+import { DataServer } from './data/data-server';
+
+void runService(
+  'cloud-manager',
+  [{ flag: 'data-listen', env: 'HDM_DATA_LISTEN', help: 'data listener host:port for prem-manager (mTLS; product ports 6000-6010)', required: true, kind: 'hostport' }],
+  async (config, log) => {
+    const imports = new ImportService(new JobStore<ImportJob>(config.stateDir), log.child({ part: 'imports' }));
+    const control = new ControlServer(config.identity, config.controlRoles, log.child({ part: 'control' }));
+    registerImportRoutes(control, imports);
+    const data = new DataServer(config.identity, imports, log.child({ part: 'data' }));
+    const dataAt = parseHostPort(config.options['data-listen']!, '--data-listen');
+    const c = await control.listen(config.listen.host, config.listen.port);
+    const d = await data.listen(dataAt.host, dataAt.port);
+    return {
+      ready: { control: formatHostPort(c), data: formatHostPort(d) },
+      stop: async () => {
+        imports.close();
+        await Promise.all([control.close(), data.close()]);
+      },
+    };
+  },
+);

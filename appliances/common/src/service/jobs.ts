@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { normalizeThumbprint } from '../http/pinned';
+import { JOB_ID_PATTERN } from './job-store';
+
+export type JobState = 'waiting' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/** A disk as reported by GET /v1/imports/:id and /v1/exports/:id. */
+export interface DiskStatus {
+  key: string;
+  size: number;
+  bytesDone: number;
+  state: JobState;
+  sha256?: string;
+  error?: string;
+}
+
+/** A job as reported by the control APIs (progress fields follow the one Progress shape). */
+export interface JobStatus {
+  id: string;
+  state: JobState;
+  bytesDone: number;
+  bytesTotal: number;
+  rateBytesPerSec?: number;
+  disks: DiskStatus[];
+  error?: string;
+}
+
+export const jobIdSchema = z.string().regex(JOB_ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit');
+export const diskKeySchema = z.string().min(1).max(256);
+export const sizeSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+export const urlSchema = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL');
+export const thumbprintSchema = z.string().refine((t) => {
+  try {
+    normalizeThumbprint(t);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a SHA-1 (or SHA-256) thumbprint in colon hex, e.g. AB:CD:…');
+
+export function rollUp(disks: DiskStatus[]): { bytesDone: number; bytesTotal: number } {
+  return { bytesDone: disks.reduce((a, d) => a + d.bytesDone, 0), bytesTotal: disks.reduce((a, d) => a + d.size, 0) };
+}

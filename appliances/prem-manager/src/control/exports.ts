@@ -1,0 +1,251 @@
+import { z } from 'zod';
+import {
+  backoffMs,
+  diskKeySchema,
+  DiskStatus,
+  HttpError,
+  HttpStatusError,
+  jobIdSchema,
+  JobState,
+  JobStatus,
+  JobStore,
+  Logger,
+  PeerError,
+  PinMismatchError,
+  rollUp,
+  sizeSchema,
+  sleep,
+  thumbprintSchema,
+  TlsIdentity,
+  urlSchema,
+} from '@hdm/appliance-common';
+import { CloudTarget, exportDisk } from '../data/disk-exporter';
+
+export const exportBodySchema = z.object({
+  id: jobIdSchema,
+  disks: z
+    .array(
+      z.object({
+        key: diskKeySchema,
+        size: sizeSchema,
+        sourceUrl: urlSchema,
+        cookie: z.string().max(4096).optional(),
+        thumbprint: thumbprintSchema.optional(),
+      }),
+    )
+    .min(1)
+    .refine((d) => new Set(d.map((x) => x.key)).size === d.length, 'disk keys must be unique'),
+  cloud: z.object({
+    host: z.string().min(1).max(253),
+    port: z.number().int().min(1).max(65535),
+    expectedRole: z.literal('cloud-manager'),
+  }),
+});
+export type ExportBody = z.infer<typeof exportBodySchema>;
+
+interface ExportDisk extends DiskStatus {
+  sourceUrl: string;
+  cookie?: string;
+  thumbprint?: string;
+  attempts: number;
+}
+
+export interface ExportJob {
+  id: string;
+  state: JobState;
+  cloud: CloudTarget;
+  disks: ExportDisk[];
+  error?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ExportTuning {
+  /** Attempts per disk (connection drops, peer errors) before the export fails. */
+  maxAttempts: number;
+  chunkSize?: number;
+  window?: number;
+}
+
+/** Errors a new attempt cannot fix. */
+function permanent(err: unknown): boolean {
+  if (err instanceof PinMismatchError) return true;
+  if (err instanceof HttpStatusError) return err.status >= 400 && err.status < 500;
+  if (err instanceof PeerError) return ['unknown-import', 'unknown-disk', 'size-mismatch', 'stream-mismatch', 'import-not-active'].includes(err.code);
+  return false;
+}
+
+/**
+ * The control plane of prem-manager: export jobs, their state machine, persistence and the
+ * retry policy. Disks are sent one after the other; a dropped connection is retried with
+ * backoff and restarts that disk from 0 (the cloud PUT cannot resume).
+ */
+export class ExportService {
+  private readonly jobs = new Map<string, ExportJob>();
+  private readonly running = new Map<string, AbortController>();
+  private readonly rates = new Map<string, number>();
+  private readonly dirty = new Set<string>();
+  private readonly flushTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: JobStore<ExportJob>,
+    private readonly identity: TlsIdentity,
+    private readonly log: Logger,
+    private readonly tuning: ExportTuning = { maxAttempts: 6 },
+  ) {
+    for (const job of store.loadAll()) {
+      if (job.state === 'waiting' || job.state === 'running') {
+        // We were killed mid-export: report it honestly; a re-POST restarts the unfinished disks.
+        job.state = 'failed';
+        job.error = 'interrupted: prem-manager restarted; POST the export again to restart unfinished disks';
+        for (const d of job.disks) if (d.state === 'running' || d.state === 'waiting') Object.assign(d, { state: 'failed', error: 'interrupted' });
+        store.save(job);
+      }
+      this.jobs.set(job.id, job);
+    }
+    this.flushTimer = setInterval(() => this.flush(), 1000);
+    this.flushTimer.unref();
+  }
+
+  create(body: ExportBody): { status: number; job: JobStatus } {
+    const existing = this.jobs.get(body.id);
+    if (existing && (existing.state === 'done' || this.running.has(body.id))) {
+      throw new HttpError(409, `export ${body.id} already exists and is ${existing.state}`, { state: existing.state });
+    }
+    const now = new Date().toISOString();
+    const prior = new Map(existing?.disks.map((d) => [d.key, d]));
+    const job: ExportJob = {
+      id: body.id,
+      state: 'waiting',
+      cloud: body.cloud,
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+      disks: body.disks.map((d) => {
+        const before = prior.get(d.key);
+        const keep = before?.state === 'done' && before.size === d.size;
+        return {
+          key: d.key,
+          size: d.size,
+          sourceUrl: d.sourceUrl,
+          cookie: d.cookie,
+          thumbprint: d.thumbprint,
+          attempts: 0,
+          state: keep ? 'done' : 'waiting',
+          bytesDone: keep ? d.size : 0,
+          sha256: keep ? before.sha256 : undefined,
+        };
+      }),
+    };
+    this.jobs.set(job.id, job);
+    this.save(job);
+    this.log.info({ export: job.id, disks: job.disks.length, restarted: !!existing }, existing ? 'export re-posted' : 'export created');
+    const ctl = new AbortController();
+    this.running.set(job.id, ctl);
+    void this.run(job, ctl.signal).finally(() => {
+      this.running.delete(job.id);
+      this.rates.delete(job.id);
+    });
+    return { status: 201, job: this.status(job.id) };
+  }
+
+  status(id: string): JobStatus {
+    const job = this.jobs.get(id);
+    if (!job) throw new HttpError(404, `no export ${id}`);
+    const disks = job.disks.map(({ key, size, bytesDone, state, sha256, error }) => ({ key, size, bytesDone, state, sha256, error }));
+    return { id, state: job.state, ...rollUp(disks), rateBytesPerSec: this.rates.get(id) ?? 0, disks, error: job.error };
+  }
+
+  cancel(id: string): JobStatus {
+    const job = this.jobs.get(id);
+    if (!job) throw new HttpError(404, `no export ${id}`);
+    if (job.state !== 'done' && job.state !== 'failed' && job.state !== 'cancelled') {
+      job.state = 'cancelled';
+      for (const d of job.disks) if (d.state !== 'done') d.state = 'cancelled';
+      this.save(job);
+      this.running.get(id)?.abort();
+      this.log.info({ export: id }, 'export cancelled');
+    }
+    return this.status(id);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.flushTimer);
+    for (const c of this.running.values()) c.abort();
+    this.flush();
+  }
+
+  private async run(job: ExportJob, signal: AbortSignal): Promise<void> {
+    const log = this.log.child({ export: job.id });
+    job.state = 'running';
+    this.save(job);
+    for (const [index, disk] of job.disks.entries()) {
+      if (disk.state === 'done') continue;
+      for (;;) {
+        if (signal.aborted) return;
+        disk.attempts++;
+        Object.assign(disk, { state: 'running', bytesDone: 0, error: undefined });
+        this.save(job);
+        try {
+          const result = await exportDisk(
+            this.identity,
+            job.cloud,
+            { jobId: job.id, stream: index, key: disk.key, size: disk.size, sourceUrl: disk.sourceUrl, cookie: disk.cookie, thumbprint: disk.thumbprint },
+            {
+              signal,
+              log: log.child({ disk: disk.key }),
+              chunkSize: this.tuning.chunkSize,
+              window: this.tuning.window,
+              progress: (p) => {
+                disk.bytesDone = p.bytesDone;
+                this.rates.set(job.id, p.rateBytesPerSec);
+                this.dirty.add(job.id);
+              },
+            },
+          );
+          Object.assign(disk, { state: 'done', bytesDone: disk.size, sha256: result.sha256 });
+          this.save(job);
+          log.info({ disk: disk.key, sha256: result.sha256, resends: result.resends, attempts: disk.attempts }, 'disk exported and verified by cloud-manager');
+          break;
+        } catch (err) {
+          if (signal.aborted) return; // cancel() already recorded the state
+          const message = (err as Error).message;
+          disk.error = message;
+          disk.bytesDone = 0;
+          if (permanent(err) || disk.attempts >= this.tuning.maxAttempts) {
+            disk.state = 'failed';
+            job.state = 'failed';
+            job.error = `disk ${disk.key}: ${message}`;
+            this.save(job);
+            log.error({ disk: disk.key, attempts: disk.attempts, err: message }, 'export failed');
+            return;
+          }
+          disk.state = 'waiting';
+          this.save(job);
+          const delay = backoffMs(disk.attempts - 1);
+          log.warn({ disk: disk.key, attempt: disk.attempts, retryInMs: delay, err: message }, 'disk transfer interrupted; reconnecting and restarting the disk');
+          try {
+            await sleep(delay, signal);
+          } catch {
+            return;
+          }
+        }
+      }
+    }
+    job.state = 'done';
+    this.save(job);
+    log.info('export done');
+  }
+
+  private save(job: ExportJob): void {
+    job.updatedAt = new Date().toISOString();
+    this.store.save(job);
+    this.dirty.delete(job.id);
+  }
+
+  private flush(): void {
+    for (const id of [...this.dirty]) {
+      const job = this.jobs.get(id);
+      if (job) this.save(job);
+    }
+  }
+}
