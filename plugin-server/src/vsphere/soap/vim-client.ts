@@ -45,6 +45,8 @@ export class VimClient {
    */
   reauthenticate: (() => Promise<void>) | undefined;
   private relogin: Promise<void> | undefined;
+  /** Incremented by every successful re-login: a call that started before one just repeats. */
+  private generation = 0;
 
   constructor(readonly transport: SoapTransport) {
     this.url = transport.url.toString();
@@ -76,14 +78,15 @@ export class VimClient {
 
   /** Calls any vim25 method known to the generated schema (untyped escape hatch). */
   async invokeAny(method: string, args: object): Promise<unknown> {
-    const cookie = this.transport.sessionCookie;
+    const generation = this.generation;
     try {
       return await this.send(method, args);
     } catch (e) {
-      if (!this.reauthenticate || !RETRYABLE_READS.has(method) || !VimFault.is(e, 'NotAuthenticated')) throw e;
-      // Another caller may have logged in again already (the cookie changed): just repeat.
-      if (this.transport.sessionCookie === cookie) {
-        this.relogin ??= this.reauthenticate().finally(() => { this.relogin = undefined; });
+      const reauthenticate = this.reauthenticate;
+      if (!reauthenticate || !RETRYABLE_READS.has(method) || !VimFault.is(e, 'NotAuthenticated')) throw e;
+      // Another caller may have logged in again meanwhile: then just repeat.
+      if (this.generation === generation) {
+        this.relogin ??= reauthenticate().then(() => { this.generation++; }).finally(() => { this.relogin = undefined; });
         await this.relogin;
       }
       return this.send(method, args);
