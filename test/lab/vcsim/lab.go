@@ -71,9 +71,10 @@ type Lab struct {
 	DataDir    string
 	Datastore  string // datastore directory
 
-	model  *simulator.Model
-	server *simulator.Server
-	closed bool
+	model   *simulator.Model
+	server  *simulator.Server
+	closing chan struct{} // closed by Close: ends pending WaitForUpdates calls
+	closed  bool
 }
 
 var labMu sync.Mutex
@@ -214,7 +215,8 @@ func startLab(site string, opts Options) (lab *Lab, err error) {
 		return nil, &ListenError{Addr: addr, Err: err}
 	}
 	// Every POST to the vim25 endpoints goes through the strict layer first (strict.go).
-	srv.Config.Handler = newStrictHandler(srv.Config.Handler)
+	l.closing = make(chan struct{})
+	srv.Config.Handler = newStrictHandler(srv.Config.Handler, l.closing)
 	l.server = srv
 
 	u := *srv.URL
@@ -244,6 +246,7 @@ func (l *Lab) Close() {
 		return
 	}
 	l.closed = true
+	close(l.closing)
 	l.server.Close()
 	l.model.Remove()
 	labMu.Unlock()

@@ -24,12 +24,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strconv"
 	"strings"
@@ -50,8 +52,9 @@ const (
 // strictPaths are the vim25 SOAP endpoints of the simulator.
 var strictPaths = map[string]bool{"/sdk": true, "/sdk/vimService": true}
 
-// newStrictHandler returns next behind the request validation.
-func newStrictHandler(next http.Handler) http.Handler {
+// newStrictHandler returns next behind the request validation. Closing closing ends pending
+// WaitForUpdates calls (see waitDetached).
+func newStrictHandler(next http.Handler, closing <-chan struct{}) http.Handler {
 	v := newSchema(nsVim25, types.TypeFunc())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || !strictPaths[r.URL.Path] {
@@ -68,13 +71,44 @@ func newStrictHandler(next http.Handler) http.Handler {
 			writeFault(w, &requestError{msg: "Request body too large"})
 			return
 		}
-		if err := v.validateEnvelope(body); err != nil {
+		method, err := v.validateEnvelope(body)
+		if err != nil {
 			writeFault(w, err)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		if method == "WaitForUpdatesEx" || method == "WaitForUpdates" {
+			waitDetached(w, r, next, closing)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// waitDetached serves a WaitForUpdates call whose handler may outlive the request: vcsim's
+// wait loop ignores the client going away and only ends on updates, so it would block the
+// server's Close (which waits for all handlers) and keep the lab from stopping. The call runs
+// against a recorder; the answer is copied if it comes before the client leaves or the lab
+// stops, else the vcsim goroutine is left to finish on its own.
+func waitDetached(w http.ResponseWriter, r *http.Request, next http.Handler, closing <-chan struct{}) {
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	inner := r.Clone(context.Background())
+	go func() {
+		defer close(done)
+		next.ServeHTTP(rec, inner)
+	}()
+	select {
+	case <-done:
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	case <-r.Context().Done():
+	case <-closing:
+		http.Error(w, "simulator stopping", http.StatusServiceUnavailable)
+	}
 }
 
 // requestError is a malformed request (InvalidRequest fault).
@@ -110,13 +144,17 @@ func writeFault(w http.ResponseWriter, err error) {
 <detail>%s</detail>
 </soapenv:Fault>
 </soapenv:Body>
-</soapenv:Envelope>`, escape(err.Error()), detail)
+</soapenv:Envelope>`, escapeText(err.Error()), detail)
 }
 
+// escapeText makes s safe as element text; quotes stay as they are.
+func escapeText(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// escape makes s safe as element text and attribute value, keeping quotes readable.
 func escape(s string) string {
-	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s))
-	return b.String()
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
 }
 
 // schema validates requests of one SOAP namespace against Go types found by typeFunc.
@@ -277,8 +315,13 @@ func (sc *scanner) fail(format string, args ...interface{}) error {
 	return &requestError{msg: fmt.Sprintf(format, args...) + " " + sc.where()}
 }
 
-// validateEnvelope checks the whole request.
-func (s *schema) validateEnvelope(body []byte) error {
+// validateEnvelope checks the whole request and returns its method name.
+func (s *schema) validateEnvelope(body []byte) (method string, err error) {
+	err = s.envelope(body, &method)
+	return method, err
+}
+
+func (s *schema) envelope(body []byte, method *string) error {
 	sc := &scanner{d: xml.NewDecoder(bytes.NewReader(body))}
 	var text bytes.Buffer
 	tok, err := sc.next(&text)
@@ -307,7 +350,7 @@ func (s *schema) validateEnvelope(body []byte) error {
 			sc.pop()
 		case el.Name.Space == nsSoapEnv && el.Name.Local == "Body" && !sawBody:
 			sawBody = true
-			if err := s.validateBody(sc); err != nil {
+			if err := s.validateBody(sc, method); err != nil {
 				return err
 			}
 		default:
@@ -323,7 +366,7 @@ func (s *schema) validateEnvelope(body []byte) error {
 	return nil
 }
 
-func (s *schema) validateBody(sc *scanner) error {
+func (s *schema) validateBody(sc *scanner, name *string) error {
 	var text bytes.Buffer
 	tok, err := sc.next(&text)
 	if err != nil {
@@ -333,6 +376,7 @@ func (s *schema) validateBody(sc *scanner) error {
 	if !ok {
 		return sc.fail("SOAP Body is empty")
 	}
+	*name = method.Name.Local
 	reqType, isMethod := s.method(method.Name.Local)
 	if method.Name.Space != s.ns || !isMethod {
 		return &methodNotFound{method: method.Name.Local, receiver: peekThis(sc)}
@@ -389,10 +433,15 @@ func (s *schema) method(name string) (reflect.Type, bool) {
 	if !ok || t.Kind() != reflect.Struct {
 		return nil, false
 	}
-	if _, ok := s.typeFunc(name + "RequestType"); !ok {
-		return nil, false
+	// Request types are named after the method, "_Task" dropped: PowerOnVM_Task has a
+	// PowerOnVMRequestType. Data types have no RequestType.
+	if _, ok := s.typeFunc(name + "RequestType"); ok {
+		return t, true
 	}
-	return t, true
+	if _, ok := s.typeFunc(strings.TrimSuffix(name, "_Task") + "RequestType"); ok && strings.HasSuffix(name, "_Task") {
+		return t, true
+	}
+	return nil, false
 }
 
 // complex checks the children of start (already read) against struct type t, up to and
