@@ -1,0 +1,182 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import { join } from 'node:path';
+import { TestCa, TestCert } from '@hdm/appliance-common';
+
+export const MiB = 1 << 20;
+
+export function sha256hex(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+/**
+ * Stands in for the two vCenter lease endpoints, over HTTPS with a self-signed certificate:
+ * GET with Range (206) serves export disks; PUT stores an uploaded disk (whole, Content-Length).
+ * Both demand the session cookie.
+ */
+export class LeaseStandIn {
+  readonly server: https.Server;
+  readonly cert: TestCert;
+  readonly disks = new Map<string, Buffer>();
+  readonly stored = new Map<string, Buffer>();
+  readonly putAttempts = new Map<string, number>();
+  /** Delay added to each ranged GET (to make a transfer last long enough to interrupt it). */
+  getDelayMs = 0;
+  url = '';
+
+  constructor(readonly cookie = `vmware_soap_session="${randomBytes(8).toString('hex')}"`) {
+    this.cert = new TestCa('vcsa.lab self-signed').issue('vcsa.lab', { altNames: ['127.0.0.1'], usage: 'server' });
+    this.server = https.createServer({ cert: this.cert.certPem, key: this.cert.keyPem }, (req, res) => {
+      if (req.headers.cookie !== this.cookie) return void res.writeHead(403).end('no session');
+      const name = decodeURIComponent((req.url ?? '').replace(/^\/nfc\//, ''));
+      if (req.method === 'GET') {
+        const disk = this.disks.get(name);
+        const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+        if (!disk) return void res.writeHead(404).end();
+        if (!m) return void res.writeHead(200, { 'Content-Length': disk.length }).end(disk);
+        const a = Number(m[1]);
+        const b = Math.min(Number(m[2]), disk.length - 1);
+        setTimeout(() => {
+          res.writeHead(206, { 'Content-Range': `bytes ${a}-${b}/${disk.length}`, 'Content-Length': b - a + 1 });
+          res.end(disk.subarray(a, b + 1));
+        }, this.getDelayMs);
+        return;
+      }
+      if (req.method === 'PUT') {
+        this.putAttempts.set(name, (this.putAttempts.get(name) ?? 0) + 1);
+        const expected = Number(req.headers['content-length']);
+        const parts: Buffer[] = [];
+        req.on('data', (d: Buffer) => parts.push(d));
+        req.on('end', () => {
+          const body = Buffer.concat(parts);
+          if (body.length !== expected) return void res.writeHead(400).end('short upload');
+          this.stored.set(name, body);
+          res.writeHead(200).end();
+        });
+        return;
+      }
+      res.writeHead(405).end();
+    });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `https://127.0.0.1:${(this.server.address() as net.AddressInfo).port}/nfc`;
+  }
+
+  stop(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+export interface Service {
+  child: ChildProcess;
+  ready: { control: string; data?: string };
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts a built service as a child process and waits for its JSON ready line. */
+export function startService(pkgDir: string, args: string[]): Promise<Service> {
+  const child = spawn(process.execPath, [join(pkgDir, 'dist/src/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HDM_LOG_LEVEL: 'info' } });
+  let err = '';
+  let out = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ready line from ${pkgDir}; stderr: ${err}`)), 10_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.includes('"event":"ready"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve({ child, ready: JSON.parse(line) as Service['ready'], stderr: () => err, exited });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${pkgDir} exited with ${code}: ${err}`));
+    });
+  });
+}
+
+/** A JSON client of a control API presenting a client certificate. */
+export function controlClient(hostPort: string, cert: TestCert, ca: string) {
+  const [host, port] = hostPort.split(':');
+  return (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> =>
+    new Promise((resolve, reject) => {
+      const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+      const req = https.request(
+        {
+          host,
+          port: Number(port),
+          method,
+          path,
+          cert: cert.certPem,
+          key: cert.keyPem,
+          passphrase: cert.passphrase,
+          ca,
+          agent: false,
+          headers: text ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) } : {},
+        },
+        (res) => {
+          let data = '';
+          res.on('data', (d: Buffer) => (data += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data ? JSON.parse(data) : undefined }));
+        },
+      );
+      req.on('error', reject);
+      req.end(text);
+    });
+}
+
+/** A TCP relay standing for the WAN; `cut()` drops every live connection once. */
+export class WanRelay {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor(private readonly target: { host: string; port: number }) {
+    this.server = net.createServer((inbound) => {
+      const outbound = net.connect(this.target.port, this.target.host);
+      for (const s of [inbound, outbound]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      inbound.pipe(outbound);
+      outbound.pipe(inbound);
+      inbound.on('close', () => outbound.destroy());
+      outbound.on('close', () => inbound.destroy());
+    });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  cut(): number {
+    const n = this.sockets.size;
+    for (const s of this.sockets) s.destroy();
+    return n;
+  }
+
+  stop(): Promise<void> {
+    this.cut();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
