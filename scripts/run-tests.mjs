@@ -34,7 +34,7 @@ const countLines = (text, re) => (text.match(re) ?? []).length;
 
 const suites = {
   async vcsim() {
-    const { code, text } = await run('go', ['test', '-count=1', '-v', '.'], {
+    const { code, text } = await run('go', ['test', '-count=1', '-timeout=300s', '-v', '.'], {
       cwd: join(root, 'test/lab/vcsim'),
       env: { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode' },
     });
