@@ -3,33 +3,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { after, before, describe, it, TestContext } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import {
   AuthorizationManager, Datacenter, DatastoreFileError, HttpNfcLease, Inventory, OvfImportSpecError, OvfManager,
   ResourcePool, TaskError, VimClient, VimFault,
 } from '../../src/vsphere';
 import { startVcsim, VcsimSite } from '../support/vcsim';
+import { skipIfSimulatorLacks, TASK_METHODS_GAP } from './simulator-gaps';
 import { tinyOvf } from './tiny-ovf';
 
 const MiB = 1024 * 1024;
 
 async function connect(site: VcsimSite): Promise<VimClient> {
   return VimClient.connect({ url: site.url, thumbprint: site.thumbprint, username: site.username, password: site.password });
-}
-
-/**
- * Skips the running test when `err` is exactly the fault a simulator gap produces (`faultName`,
- * and `method` named in it when given); rethrows anything else. Used only where the lab simulator
- * (test/lab/vcsim) does not implement a vSphere behaviour yet, so the test turns on by itself
- * once the harness does.
- */
-function skipIfSimulatorLacks(t: TestContext, err: unknown, faultName: string, reason: string, method?: string): void {
-  if (VimFault.is(err, faultName) && (!method || err.message.includes(method) ||
-    (err.detail as { method?: string } | undefined)?.method === method)) {
-    t.skip(`simulator lacks ${reason} yet (${faultName}${method ? ` for ${method}` : ''})`);
-    return;
-  }
-  throw err;
 }
 
 async function sha256(stream: AsyncIterable<Buffer | string>): Promise<{ hex: string; size: number }> {
@@ -121,7 +107,7 @@ describe('datastore files, authorization, export on the prem site', () => {
     try {
       await vm.powerOnAndWait();
     } catch (e) {
-      skipIfSimulatorLacks(t, e, 'MethodNotFound', 'PowerOnVM_Task in the strict checker (looks up PowerOnVM_TaskRequestType)', 'PowerOnVM_Task');
+      skipIfSimulatorLacks(t, e, 'MethodNotFound', TASK_METHODS_GAP, 'PowerOnVM_Task');
       return;
     }
     assert.equal(await vm.powerState(), 'poweredOn');
