@@ -190,6 +190,18 @@ describe('VmMigrateComponent', () => {
     expect(text(el.querySelector('.hdm-session-expired'))).toBe('Your vSphere session has expired. Log in again.');
   });
 
+  it('with a single cloud, selects it and preselects same-name networks even when the VM loads last', async () => {
+    await open();
+    http.expectOne('/api/v1/clouds').flush([{ name: 'vmc-1', url: 'https://vmc-1.example' }]);
+    await settle(fixture);
+    http.expectOne('/api/v1/clouds/vmc-1/inventory').flush(INVENTORY);
+    await settle(fixture);
+    http.expectOne('/api/v1/vms/vm-42').flush(VM);
+    await settle(fixture);
+    expect((el.querySelector('#hdm-cloud') as HTMLSelectElement).value).toBe('vmc-1');
+    expect((el.querySelector('#hdm-net-1') as HTMLSelectElement).value).toBe('network-8');
+  });
+
   it('closes the modal on Cancel', async () => {
     await load();
     (el.querySelector('.hdm-cancel') as HTMLButtonElement).click();

@@ -128,6 +128,17 @@ export class VmMigrateComponent implements OnInit {
         }),
       );
     }
+    this.applyNetworkDefaults();
+  }
+
+  /** A cloud network with the same name as the source network is the natural default target. */
+  private applyNetworkDefaults(): void {
+    const inv = this.inventory();
+    if (!inv) return;
+    for (const row of this.networkRows.controls) {
+      const same = inv.networks.find((n) => n.name === row.controls.source.value);
+      if (same && !row.controls.target.value) row.controls.target.setValue(same.id);
+    }
   }
 
   private loadInventory(cloud: string): void {
@@ -147,11 +158,7 @@ export class VmMigrateComponent implements OnInit {
         next: (inv) => {
           this.inventory.set(inv);
           this.inventoryLoading.set(false);
-          // A network with the same name on the cloud side is the natural default target.
-          for (const row of this.networkRows.controls) {
-            const same = inv.networks.find((n) => n.name === row.controls.source.value);
-            if (same && !row.controls.target.value) row.controls.target.setValue(same.id);
-          }
+          this.applyNetworkDefaults();
         },
         error: (e) => {
           this.error.set(toApiError(e));
