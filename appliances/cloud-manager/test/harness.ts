@@ -81,7 +81,9 @@ export interface Service {
 
 /** Starts a built service as a child process and waits for its JSON ready line. */
 export function startService(pkgDir: string, args: string[]): Promise<Service> {
-  const child = spawn(process.execPath, [join(pkgDir, 'dist/src/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HDM_LOG_LEVEL: 'info' } });
+  // HDM_TEST_NODE_ARGS: extra node flags for the services (e.g. --cpu-prof) when investigating.
+  const nodeArgs = (process.env.HDM_TEST_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(pkgDir, 'dist/src/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HDM_LOG_LEVEL: 'info' } });
   let err = '';
   let out = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));

@@ -65,7 +65,7 @@ export class FrameChannel {
     return new Promise((resolve, reject) => {
       this.socket.write(header);
       const ok = frame.payload.length === 0 ? true : this.socket.write(frame.payload);
-      if (ok && this.socket.writableLength < 1 << 20) {
+      if (ok || this.socket.writableLength < 8 << 20) {
         resolve();
         return;
       }
