@@ -43,11 +43,19 @@ const suites = {
     return { passed, failed };
   },
   async unit() {
-    const files = [...specFiles(join(root, 'plugin-server/dist/src')), ...specFiles(join(root, 'test/lab/dist'))];
+    const files = [
+      ...specFiles(join(root, 'plugin-server/dist/src')),
+      ...['common', 'prem-manager', 'cloud-manager'].flatMap((p) => specFiles(join(root, `appliances/${p}/dist/src`))),
+      ...specFiles(join(root, 'test/lab/dist')),
+    ];
     return nodeTest(files, []);
   },
   async integration() {
-    return nodeTest(specFiles(join(root, 'plugin-server/dist/test')), ['--test-concurrency=1']);
+    const files = [
+      ...specFiles(join(root, 'plugin-server/dist/test')),
+      ...['common', 'prem-manager', 'cloud-manager'].flatMap((p) => specFiles(join(root, `appliances/${p}/dist/test`))),
+    ];
+    return nodeTest(files, ['--test-concurrency=1']);
   },
   async e2e() {
     return nodeTest(specFiles(join(root, 'test/e2e/dist')), ['--test-concurrency=1']);

@@ -48,4 +48,9 @@ npm_install_if_stale .
 if [[ -f plugin-ui/package-lock.json ]]; then
   npm_install_if_stale plugin-ui
 fi
+# Native modules: npm may skip install scripts it has not been told to allow; build them if so.
+if ! node -e "new (require('better-sqlite3'))(':memory:')" >/dev/null 2>&1; then
+  log "building better-sqlite3 from source"
+  npm rebuild better-sqlite3 --foreground-scripts >/dev/null </dev/null
+fi
 log "done"
