@@ -1,43 +1,35 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createServer, Server } from 'node:http';
-import { extname, join, normalize } from 'node:path';
+import { Server } from 'node:http';
+import { join } from 'node:path';
+import { ClientHost, ClientHostSettings } from './client-host/client-host-server';
 import { REPO_ROOT } from './lab-config';
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-};
+export { ClientHost, ClientHostOptions, ClientHostSettings } from './client-host/client-host-server';
+
+/** The lab.json fields the client host reads (see lab.ts LabJson). */
+interface LabJsonView {
+  prem?: { url?: string; thumbprint?: string; username?: string };
+  plugin?: { extensionKey?: string };
+}
+
+/** Settings from the lab's lab.json; undefined until the lab has described itself. */
+export function settingsFromLabJson(json: unknown): ClientHostSettings | undefined {
+  const j = json as LabJsonView | undefined;
+  if (!j?.prem?.url || !j.prem.thumbprint || !j.plugin?.extensionKey) return undefined;
+  return { vcenter: { url: j.prem.url, thumbprint: j.prem.thumbprint }, extensionKey: j.plugin.extensionKey, defaultUsername: j.prem.username };
+}
+
+/** The static host page. */
+export const CLIENT_DIR = join(REPO_ROOT, 'test/lab/client');
 
 /**
- * Serves the vSphere-Client stand-in page (test/lab/client/) and the lab's
- * connection facts at /lab.json. A stand-in, named so in the README.
+ * Serves the vSphere-Client stand-in (test/lab/client/ + its backend, see client-host/) on
+ * 127.0.0.1:`port`, configured from the lab's connection facts (`labJson()`, read per request:
+ * the lab fills it in after this resolves, and a plugin restart changes it). Also serves /lab.json.
+ * Closing the returned server logs every signed-in user out of vCenter (best effort).
  */
-export function startClientHost(port: number, labJson: () => unknown): Promise<Server> {
-  const root = join(REPO_ROOT, 'test/lab/client');
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
-    if (path === '/lab.json') {
-      res.writeHead(200, { 'content-type': TYPES['.json']! });
-      res.end(JSON.stringify(labJson()));
-      return;
-    }
-    const file = normalize(join(root, path === '/' ? 'index.html' : path));
-    if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    createReadStream(file).pipe(res);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new Error(`port 127.0.0.1:${port} (client host page) is already in use: stop that process or set HDM_LAB_CLIENT_PORT`) : err),
-    );
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
+export async function startClientHost(port: number, labJson: () => unknown): Promise<Server> {
+  const host = new ClientHost({ settings: () => settingsFromLabJson(labJson()), clientDir: CLIENT_DIR, labJson });
+  await host.listen(port, '127.0.0.1');
+  host.server.once('close', () => void host.sessions.endAll());
+  return host.server;
 }
