@@ -4,6 +4,12 @@ import { HDM_CONFIG, HdmConfig } from './config/hdm-config';
 import { PkiModule } from './pki/pki.module';
 import { PkiMaterial } from './pki/pki.service';
 import { PluginModule } from './plugin/plugin.module';
+import { DatabaseModule } from './database/database.module';
+import { VsphereModule } from './vsphere/vsphere.module';
+import { SessionModule } from './session/session.module';
+import { VmsModule } from './vms/vms.module';
+import { CloudsModule } from './clouds/clouds.module';
+import { MigrationsModule } from './migrations/migrations.module';
 
 @Global()
 @Module({})
@@ -19,7 +25,18 @@ export class AppModule {
   static register(config: HdmConfig, pki: PkiMaterial): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.register(config), PkiModule.register(pki), PluginModule, ApiModule],
+      imports: [
+        ConfigModule.register(config),
+        PkiModule.register(pki),
+        DatabaseModule.register(config),
+        { ...VsphereModule.register(), global: true },
+        SessionModule,
+        PluginModule,
+        ApiModule,
+        VmsModule,
+        CloudsModule,
+        MigrationsModule,
+      ],
     };
   }
 }

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { existsSync } from 'node:fs';
 import { AppModule } from './app.module';
@@ -31,6 +32,17 @@ async function bootstrap(): Promise<void> {
   } else {
     logger.warn(`plugin UI not built (${config.uiDir} missing): run npm run build`);
   }
+  const openapi = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('HDM API')
+      .setDescription('Every route needs a live vSphere session: header vmware-api-session-id = the prem vCenter session token')
+      .setVersion(config.version)
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'vmware-api-session-id' }, 'vsphere-session')
+      .addSecurityRequirements('vsphere-session')
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, openapi, { jsonDocumentUrl: 'api/v1/openapi.json' });
   app.enableShutdownHooks();
   try {
     await app.listen(config.port, config.listenHost);

@@ -1,9 +1,11 @@
+import { Public } from '../session/session.guard';
 import { Controller, Get, Inject } from '@nestjs/common';
 import { HDM_CONFIG, HdmConfig } from '../config/hdm-config';
 import { PkiService } from '../pki/pki.service';
 import { RegistrationService } from '../plugin/registration.service';
 
 /** Liveness and registration state; read by the lab and by monitoring. No session needed. */
+@Public()
 @Controller('api/v1/health')
 export class HealthController {
   constructor(

@@ -27,6 +27,10 @@ export interface HdmConfig {
   vcenter?: VcenterEndpoint;
   manifestFile: string;
   uiDir: string;
+  /** postgres://… selects PostgreSQL; unset = SQLite file in dataDir. */
+  databaseUrl?: string;
+  /** Where appliance services run; see appliances/appliance-runtime.ts. */
+  applianceRuntime?: string;
 }
 
 export class ConfigError extends Error {}
@@ -92,5 +96,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HdmConfig {
     vcenter,
     manifestFile,
     uiDir: resolve(env.HDM_UI_DIR ?? resolve(repoRoot, 'plugin-ui/dist')),
+    databaseUrl: parseDatabaseUrl(env.HDM_DB_URL),
+    applianceRuntime: env.HDM_APPLIANCE_RUNTIME || undefined,
   };
+}
+
+function parseDatabaseUrl(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  if (!/^postgres(ql)?:\/\//.test(v)) throw new ConfigError(`HDM_DB_URL must be a postgres:// URL (unset = embedded SQLite)`);
+  return v;
 }

@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { HdmConfig } from '../config/hdm-config';
 import { CertificateAuthority, IssuedCertificate, IssueOptions } from './certificate-authority';
 import { loadOrCreateMasterKey } from './master-key';
+import { SecretBox } from './secret-box';
 import { loadOrIssueServerCertificate } from './server-certificate';
 
 export const PKI_MATERIAL = Symbol('PKI_MATERIAL');
 
 export interface PkiMaterial {
+  masterKey: string;
   ca: CertificateAuthority;
   serverCertificate: IssuedCertificate & { issued: boolean };
 }
@@ -19,7 +21,10 @@ export class PkiService {
   readonly ca: CertificateAuthority;
   readonly serverCertificate: IssuedCertificate;
 
-  constructor(@Inject(PKI_MATERIAL) { ca, serverCertificate }: PkiMaterial) {
+  readonly secrets: SecretBox;
+
+  constructor(@Inject(PKI_MATERIAL) { masterKey, ca, serverCertificate }: PkiMaterial) {
+    this.secrets = new SecretBox(masterKey);
     this.ca = ca;
     this.serverCertificate = serverCertificate;
     this.logger.log(`CA "${ca.subject}"; server certificate SHA-1 ${serverCertificate.sha1}`);
@@ -31,7 +36,7 @@ export class PkiService {
     const masterKey = loadOrCreateMasterKey(join(config.dataDir, 'secrets', 'master.key'));
     const ca = CertificateAuthority.loadOrCreate(pkiDir, masterKey);
     const serverCertificate = loadOrIssueServerCertificate(ca, pkiDir, config.certificateNames, config.rotateCertificate);
-    return { ca, serverCertificate };
+    return { masterKey, ca, serverCertificate };
   }
 
   issue(opts: IssueOptions): IssuedCertificate {

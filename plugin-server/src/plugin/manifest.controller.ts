@@ -1,3 +1,4 @@
+import { Public } from '../session/session.guard';
 import { Controller, Get, Header, Inject, NotFoundException } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
 import { HDM_CONFIG, HdmConfig } from '../config/hdm-config';
@@ -6,6 +7,7 @@ import { HDM_CONFIG, HdmConfig } from '../config/hdm-config';
  * Serves plugin.json next to the UI it describes: the vSphere Client resolves the
  * manifest's relative `uri`s (index.html#/...) against this URL.
  */
+@Public()
 @Controller('ui')
 export class ManifestController {
   constructor(@Inject(HDM_CONFIG) private readonly config: HdmConfig) {}

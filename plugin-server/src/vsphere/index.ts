@@ -31,3 +31,4 @@ export { AuthorizationManager } from './objects/authorization-manager';
 export { DatastoreFiles, DatastoreFileError, DatastorePath, ByteRange, parseDatastorePath } from './objects/datastore-files';
 export { VcenterPool, VcenterEndpoint, VsphereModuleOptions, VSPHERE_OPTIONS } from './vcenter-pool';
 export { VsphereModule } from './vsphere.module';
+export { probeThumbprint } from './soap/certificate-probe';

@@ -1,0 +1,5 @@
+import { CloudEntity } from '../clouds/cloud.entity';
+import { MigrationJobEntity } from '../migrations/migration-job.entity';
+
+/** Every persisted entity; the data source is built from this list. */
+export const ENTITIES = [CloudEntity, MigrationJobEntity];
