@@ -23,6 +23,8 @@ export class HealthController {
       manifestUrl: this.registration.manifestUrl,
       serverThumbprint: this.pki.serverCertificate.sha1,
       registration: this.registration.state,
+      // Where a CLI logs in to get a session token; the thumbprint is what this server pins.
+      vcenter: this.config.vcenter ? { url: this.config.vcenter.url, thumbprint: this.config.vcenter.thumbprint } : undefined,
     };
   }
 }

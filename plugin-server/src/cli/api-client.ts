@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { PeerCertificate } from 'node:tls';
+import { VimClient } from '../vsphere';
+
+/** Exit codes of the `hdm` CLI. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3, unreachable: 4 } as const;
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface CliSettings {
+  server: string;
+  thumbprint?: string;
+  caFile?: string;
+  token?: string;
+  username?: string;
+  password?: string;
+}
+
+/** The HDM REST API as the CLI sees it: pinned TLS, a vSphere session token on every call. */
+export class ApiClient {
+  private token?: string;
+
+  constructor(private readonly s: CliSettings) {
+    if (!s.thumbprint && !s.caFile) {
+      throw new CliError(
+        `no way to trust ${s.server}: set HDM_SERVER_THUMBPRINT (SHA-1 of the plugin server certificate) or HDM_CA_FILE (the HDM CA certificate)`,
+        EXIT.usage,
+      );
+    }
+    this.token = s.token;
+  }
+
+  private raw<T>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T }> {
+    const url = new URL(path, this.s.server);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const pin = this.s.thumbprint?.toUpperCase();
+    return new Promise((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method,
+          headers: {
+            accept: 'application/json',
+            ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+            ...(token ? { 'vmware-api-session-id': token } : {}),
+          },
+          ca: this.s.caFile ? readFileSync(this.s.caFile) : undefined,
+          rejectUnauthorized: !pin,
+          checkServerIdentity: pin
+            ? (_host: string, cert: PeerCertificate) =>
+                cert.fingerprint.toUpperCase() === pin ? undefined : new Error(`server certificate ${cert.fingerprint} does not match HDM_SERVER_THUMBPRINT ${pin}`)
+            : undefined,
+          timeout: 30_000,
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text += d));
+          res.on('end', () => {
+            let parsed: unknown = text;
+            try {
+              parsed = text ? JSON.parse(text) : undefined;
+            } catch {
+              /* not JSON */
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed as T });
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('no answer within 30 s')));
+      req.on('error', (err) => reject(new CliError(`cannot reach the HDM server at ${this.s.server}: ${err.message}`, EXIT.unreachable)));
+      req.end(payload);
+    });
+  }
+
+  /** A session token: given, or from logging in to the prem vCenter the server names. */
+  private async session(): Promise<string> {
+    if (this.token) return this.token;
+    if (!this.s.username || !this.s.password) {
+      throw new CliError('no vSphere session: set HDM_SESSION_TOKEN, or HDM_VC_USERNAME and HDM_VC_PASSWORD to log in to the prem vCenter', EXIT.usage);
+    }
+    const health = await this.raw<{ vcenter?: { url: string; thumbprint?: string } }>('GET', '/api/v1/health');
+    const vc = health.body?.vcenter;
+    if (!vc) throw new CliError('the HDM server is not connected to a vCenter', EXIT.refused);
+    try {
+      const client = await VimClient.connect({ url: vc.url, username: this.s.username, password: this.s.password, thumbprint: vc.thumbprint });
+      this.token = client.sessionCookie;
+      client.close();
+    } catch (err) {
+      throw new CliError(`login to ${vc.url} as "${this.s.username}" failed: ${(err as Error).message}`, EXIT.refused);
+    }
+    if (!this.token) throw new CliError(`${vc.url} returned no session`, EXIT.refused);
+    return this.token;
+  }
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.raw<T>(method, path, body, await this.session());
+    if (res.status >= 200 && res.status < 300) return res.body;
+    const msg = (res.body as { message?: string } | undefined)?.message ?? JSON.stringify(res.body);
+    throw new CliError(`HDM server: ${res.status}: ${msg}`, res.status >= 500 ? EXIT.failed : EXIT.refused);
+  }
+}
