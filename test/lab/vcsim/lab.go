@@ -214,15 +214,17 @@ func startLab(site string, opts Options) (lab *Lab, err error) {
 	if err != nil {
 		return nil, &ListenError{Addr: addr, Err: err}
 	}
-	// Every POST to the vim25 endpoints goes through the strict layer first (strict.go).
+	l.Thumbprint = thumbprint(srv.TLS.Certificates[0].Certificate[0])
+	// Every POST to the vim25 endpoints goes through the strict layer first (strict.go), then
+	// through the harness's own vCenter behaviour (intercept.go: sessions, disabled methods,
+	// ExportVm, NFC, authenticated /folder), then to vcsim.
 	l.closing = make(chan struct{})
-	srv.Config.Handler = newStrictHandler(srv.Config.Handler, l.closing)
+	srv.Config.Handler = newStrictHandler(newVcenter(srv.Config.Handler, opts, l.Thumbprint, c), l.closing)
 	l.server = srv
 
 	u := *srv.URL
 	u.User = nil
 	l.URL = &u
-	l.Thumbprint = thumbprint(srv.TLS.Certificates[0].Certificate[0])
 	log.Printf("hdm-vcsim %s: %s, datastore %s", site, l.URL, dsDir)
 	return l, nil
 }

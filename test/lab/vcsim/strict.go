@@ -46,6 +46,7 @@ const (
 	nsXSI     = "http://www.w3.org/2001/XMLSchema-instance"
 	nsXSD     = "http://www.w3.org/2001/XMLSchema"
 	nsVim25   = "urn:vim25"
+	nsIntVim  = "urn:internalvim25"
 	maxBody   = 64 << 20
 )
 
@@ -56,6 +57,7 @@ var strictPaths = map[string]bool{"/sdk": true, "/sdk/vimService": true}
 // WaitForUpdates calls (see waitDetached).
 func newStrictHandler(next http.Handler, closing <-chan struct{}) http.Handler {
 	v := newSchema(nsVim25, types.TypeFunc())
+	v.alt = map[string]*schema{nsIntVim: internalSchema()}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || !strictPaths[r.URL.Path] {
 			next.ServeHTTP(w, r)
@@ -162,6 +164,8 @@ type schema struct {
 	ns       string
 	typeFunc func(string) (reflect.Type, bool)
 	fields   sync.Map // reflect.Type -> []field
+	methods  map[string]bool    // if set, the only methods of this namespace
+	alt      map[string]*schema // other request namespaces (urn:internalvim25)
 }
 
 func newSchema(ns string, typeFunc func(string) (reflect.Type, bool)) *schema {
@@ -377,11 +381,15 @@ func (s *schema) validateBody(sc *scanner, name *string) error {
 		return sc.fail("SOAP Body is empty")
 	}
 	*name = method.Name.Local
-	reqType, isMethod := s.method(method.Name.Local)
-	if method.Name.Space != s.ns || !isMethod {
+	sch := s
+	if method.Name.Space != s.ns && s.alt[method.Name.Space] != nil {
+		sch = s.alt[method.Name.Space] // e.g. DisableMethods in urn:internalvim25
+	}
+	reqType, isMethod := sch.method(method.Name.Local)
+	if method.Name.Space != sch.ns || !isMethod {
 		return &methodNotFound{method: method.Name.Local, receiver: peekThis(sc)}
 	}
-	if err := s.complex(sc, method, reqType); err != nil {
+	if err := sch.complex(sc, method, reqType); err != nil {
 		return err
 	}
 	tok, err = sc.next(&text)
@@ -429,6 +437,9 @@ func peekThis(sc *scanner) types.ManagedObjectReference {
 
 // method returns the request type of a vim25 method name.
 func (s *schema) method(name string) (reflect.Type, bool) {
+	if s.methods != nil && !s.methods[name] {
+		return nil, false
+	}
 	t, ok := s.typeFunc(name)
 	if !ok || t.Kind() != reflect.Struct {
 		return nil, false
