@@ -10,6 +10,8 @@ import type { BrowserContext, Frame, Page } from 'playwright-core';
 import { CLIENT_DIR } from '../client-host';
 import { REPO_ROOT } from '../lab-config';
 import { ClientHost } from './client-host-server';
+import { buildExtension } from '@hdm/plugin-server/dist/src/plugin/extension-descriptor';
+import { ExtensionManager, VimClient } from '@hdm/plugin-server/dist/src/vsphere';
 import { EXTENSION_KEY, LAB_PASSWORD, LAB_USERNAME, missingPrerequisite, PluginServer, Site, startPluginServer, startSite } from './test-sites';
 
 const CHROMIUM = process.env.HDM_CHROMIUM || '/usr/bin/chromium';
@@ -166,5 +168,36 @@ describe('client host in a browser', { skip: browserPrerequisite() }, () => {
     await page.waitForSelector('#login-form');
     assert.equal(host.sessions.size, 0);
     assert.deepEqual(pageErrors, []);
+  });
+
+  test('a registration whose thumbprint does not match the server: error on the page naming both, no plugin entries', async () => {
+    const fakeKey = 'com.hdm.fake-thumbprint';
+    const wrong = '00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33';
+    const admin = await VimClient.connect({ url: prem.url, thumbprint: prem.thumbprint, username: LAB_USERNAME, password: LAB_PASSWORD });
+    const fakeHost = new ClientHost({
+      settings: () => ({ vcenter: { url: prem.url, thumbprint: prem.thumbprint }, extensionKey: fakeKey, defaultUsername: LAB_USERNAME }),
+      clientDir: CLIENT_DIR,
+    });
+    try {
+      await new ExtensionManager(admin).register(buildExtension({ extensionKey: fakeKey, version: '0.0.1', manifestUrl: plugin.manifestUrl, serverThumbprint: wrong }));
+      const at = await fakeHost.listen(0);
+      await page.goto(at);
+      await page.fill('#password', LAB_PASSWORD);
+      await page.click('#login-submit');
+      const err = await page.waitForSelector('#plugin-error:not([hidden])');
+      const textContent = (await err.textContent()) ?? '';
+      assert.ok(textContent.includes(wrong), textContent);
+      assert.ok(textContent.includes(plugin.thumbprint.toUpperCase()), textContent);
+      await page.waitForSelector('#vm-list [role="option"]:has-text("app-01")');
+      await page.click('#vm-list [role="option"]:has-text("app-01")', { button: 'right' });
+      await page.waitForSelector('#context-menu .menu-empty');
+      assert.equal(await page.$('#context-menu [role="menuitem"]'), null, 'no plugin actions offered');
+      await page.screenshot({ path: join(ARTIFACTS, '08-thumbprint-mismatch.png') });
+      await page.keyboard.press('Escape');
+    } finally {
+      await fakeHost.close();
+      await new ExtensionManager(admin).unregister(fakeKey).catch(() => undefined);
+      await admin.logout();
+    }
   });
 });
