@@ -47,7 +47,7 @@ import (
 
 const (
 	exportLeaseTimeout = 300 // seconds, vCenter's default
-	exportReadyDelay   = 50 * time.Millisecond
+	exportReadyDelay   = 100 * time.Millisecond
 )
 
 // methodsDisabledByExport are the VM methods vCenter refuses while an export lease holds the VM.
