@@ -42,7 +42,10 @@ func TestDisableMethods(t *testing.T) {
 		"PowerOnVM_Task":  func() error { _, err := vm.PowerOn(ctx); return err },
 		"PowerOffVM_Task": func() error { _, err := vm.PowerOff(ctx); return err },
 		"Destroy_Task":    func() error { _, err := vm.Destroy(ctx); return err },
-		"ReconfigVM_Task": func() error { _, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{Annotation: "x"}); return err },
+		"ReconfigVM_Task": func() error {
+			_, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{Annotation: "x"})
+			return err
+		},
 		"MigrateVM_Task": func() error {
 			_, err := vm.Migrate(ctx, pool, nil, types.VirtualMachineMovePriorityDefaultPriority, "")
 			return err

@@ -163,7 +163,7 @@ func escape(s string) string {
 type schema struct {
 	ns       string
 	typeFunc func(string) (reflect.Type, bool)
-	fields   sync.Map // reflect.Type -> []field
+	fields   sync.Map           // reflect.Type -> []field
 	methods  map[string]bool    // if set, the only methods of this namespace
 	alt      map[string]*schema // other request namespaces (urn:internalvim25)
 }
