@@ -30,6 +30,9 @@ function run(cmd, args, opts) {
   });
 }
 
+/** Lab specs that start simulators, servers or a browser: they run with the integration suite. */
+const LAB_INTEGRATION = /client-host\/(client-host|browser-smoke)\.spec\.js$/;
+
 const countLines = (text, re) => (text.match(re) ?? []).length;
 
 const suites = {
@@ -46,7 +49,7 @@ const suites = {
     const files = [
       ...specFiles(join(root, 'plugin-server/dist/src')),
       ...['common', 'prem-manager', 'cloud-manager'].flatMap((p) => specFiles(join(root, `appliances/${p}/dist/src`))),
-      ...specFiles(join(root, 'test/lab/dist')),
+      ...specFiles(join(root, 'test/lab/dist')).filter((f) => !LAB_INTEGRATION.test(f)),
     ];
     return nodeTest(files, []);
   },
@@ -54,6 +57,7 @@ const suites = {
     const files = [
       ...specFiles(join(root, 'plugin-server/dist/test')),
       ...['common', 'prem-manager', 'cloud-manager'].flatMap((p) => specFiles(join(root, `appliances/${p}/dist/test`))),
+      ...specFiles(join(root, 'test/lab/dist')).filter((f) => LAB_INTEGRATION.test(f)),
     ];
     return nodeTest(files, ['--test-concurrency=1']);
   },

@@ -40,15 +40,15 @@ async function waitForJob(api: ApiClient, id: string, asJson: boolean): Promise<
   const bar = asJson
     ? undefined
     : new SingleBar(
-        { format: ' {bar} {percentage}% | {done}/{total} | {rate} | {state}', stream: process.stderr, noTTYOutput: true, notTTYSchedule: 2000, hideCursor: true },
+        { format: ' {bar} {percentage}% | {done}/{size} | {rate} | {state}', stream: process.stderr, noTTYOutput: true, notTTYSchedule: 2000, hideCursor: true },
         Presets.shades_classic,
       );
   let job = await api.call<JobView>('GET', `/api/v1/jobs/${id}`);
-  bar?.start(Math.max(job.bytesTotal, 1), job.bytesDone, { done: mib(job.bytesDone), total: mib(job.bytesTotal), rate: '-', state: job.state });
+  bar?.start(Math.max(job.bytesTotal, 1), job.bytesDone, { done: mib(job.bytesDone), size: mib(job.bytesTotal), rate: '-', state: job.state });
   for (;;) {
     job = await api.call<JobView>('GET', `/api/v1/jobs/${id}`);
     bar?.setTotal(Math.max(job.bytesTotal, 1));
-    bar?.update(job.bytesDone, { done: mib(job.bytesDone), total: mib(job.bytesTotal), rate: `${(job.rateBytesPerSec / 1e6).toFixed(1)} MB/s`, state: `${job.state}/${job.phase}` });
+    bar?.update(job.bytesDone, { done: mib(job.bytesDone), size: mib(job.bytesTotal), rate: `${(job.rateBytesPerSec / 1e6).toFixed(1)} MB/s`, state: `${job.state}/${job.phase}` });
     if (['done', 'failed', 'cancelled'].includes(job.state)) break;
     await new Promise((r) => setTimeout(r, 1000));
   }

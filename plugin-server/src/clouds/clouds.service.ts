@@ -1,4 +1,4 @@
-import { BadGatewayException, BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { BadGatewayException, BadRequestException, ConflictException, HttpException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource, Repository } from 'typeorm';
 import { DATA_SOURCE } from '../database/database.module';
 import { PkiService } from '../pki/pki.service';
@@ -96,12 +96,22 @@ export class CloudsService {
 
   /** A logged-in, pinned session on the cloud's vCenter. */
   async connect(name: string): Promise<VimClient> {
+    return this.use(name, async (client) => client);
+  }
+
+  /**
+   * Runs `fn` on the cloud's pooled session. A certificate that no longer matches the
+   * pin (now or in the middle of `fn`) is recorded as pending and refused with 409.
+   */
+  async use<T>(name: string, fn: (client: VimClient) => Promise<T>): Promise<T> {
     const c = await this.get(name);
     if (c.pendingThumbprint) throw this.changedCertificate(c, c.pendingThumbprint);
     try {
-      return await this.pool.get({ url: c.url, username: c.username, password: this.pki.secrets.open(c.passwordSealed), thumbprint: c.thumbprint });
+      const client = await this.pool.get({ url: c.url, username: c.username, password: this.pki.secrets.open(c.passwordSealed), thumbprint: c.thumbprint });
+      return await fn(client);
     } catch (err) {
       if (err instanceof VimConnectionError && err.code === 'THUMBPRINT_MISMATCH') {
+        await this.pool.release({ url: c.url, username: c.username });
         const presented = await probeThumbprint(c.url).catch(() => 'unknown');
         c.pendingThumbprint = presented;
         await this.repo.save(c);
@@ -112,7 +122,10 @@ export class CloudsService {
   }
 
   async inventory(name: string): Promise<CloudInventory> {
-    const client = await this.connect(name);
+    return this.use(name, (client) => this.readInventory(client));
+  }
+
+  private async readInventory(client: VimClient): Promise<CloudInventory> {
     const inv = new Inventory(client);
     const [clusters, pools, datastores, folders, networks] = await Promise.all([
       inv.clusters(),
@@ -138,6 +151,7 @@ export class CloudsService {
   }
 
   private connectError(err: unknown, url: string, username: string): Error {
+    if (err instanceof HttpException) return err;
     if (VimFault.is(err, 'InvalidLogin')) return new BadRequestException(`vCenter ${url} rejected the login of "${username}"`);
     if (err instanceof VimConnectionError) return new BadGatewayException(`cannot connect to ${url}: ${err.message}`);
     if (err instanceof VimFault) return new BadGatewayException(`vCenter ${url}: ${err.faultName}: ${err.message}`);

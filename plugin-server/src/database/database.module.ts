@@ -4,8 +4,11 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { HdmConfig } from '../config/hdm-config';
 import { ENTITIES } from './entities';
+import { DATA_SOURCE } from './data-source.token';
+import { VCENTER_SESSION_STORE } from '../vsphere/vcenter-pool';
+import { DatabaseVcenterSessionStore } from './vcenter-session-store';
 
-export const DATA_SOURCE = Symbol('DATA_SOURCE');
+export { DATA_SOURCE };
 
 /**
  * SQLite (better-sqlite3) in the data directory by default, PostgreSQL when HDM_DB_URL
@@ -54,8 +57,9 @@ export class DatabaseModule {
           },
         },
         DataSourceCloser,
+        { provide: VCENTER_SESSION_STORE, useClass: DatabaseVcenterSessionStore },
       ],
-      exports: [DATA_SOURCE],
+      exports: [DATA_SOURCE, VCENTER_SESSION_STORE],
     };
   }
 }

@@ -23,6 +23,8 @@ export interface JobView {
   rateBytesPerSec: number;
   error?: string;
   cloudVm?: string;
+  /** The vCenter task (moid) that shows this job on the prem VM. */
+  vcTask?: string;
   requestedBy: string;
   createdAt: string;
   updatedAt: string;
@@ -44,6 +46,7 @@ export function jobView(j: MigrationJobEntity): JobView {
     rateBytesPerSec: j.rateBytesPerSec,
     ...(j.error ? { error: j.error } : {}),
     ...(j.record.cloudVm ? { cloudVm: j.record.cloudVm } : {}),
+    ...(j.record.vcTask ? { vcTask: j.record.vcTask } : {}),
     requestedBy: j.requestedBy,
     createdAt: j.createdAt.toISOString(),
     updatedAt: j.updatedAt.toISOString(),
@@ -73,9 +76,10 @@ export class MigrationsService {
     if (vm.powerState !== 'poweredOff') throw new ConflictException(`VM "${vm.name}" is ${vm.powerState}: a cold migration needs it powered off`);
     if (vm.hasSnapshot) throw new ConflictException(`VM "${vm.name}" has snapshots: consolidate or delete them before a cold migration`);
 
-    const client = await this.clouds.connect(dto.cloud);
-    const inv = new Inventory(client);
-    const [clusters, datastores, networks, vms, folders] = await Promise.all([inv.clusters(), inv.datastores(), inv.networks(), inv.vms(), inv.vmFolders()]);
+    const [clusters, datastores, networks, vms, folders] = await this.clouds.use(dto.cloud, (client) => {
+      const inv = new Inventory(client);
+      return Promise.all([inv.clusters(), inv.datastores(), inv.networks(), inv.vms(), inv.vmFolders()]);
+    });
     const bad: string[] = [];
     const cluster = dto.placement?.cluster ? clusters.find((c) => c.moid === dto.placement!.cluster) : clusters[0];
     if (!cluster) bad.push(dto.placement?.cluster ? `placement.cluster: no cluster ${dto.placement.cluster} in cloud "${dto.cloud}"` : `cloud "${dto.cloud}" has no cluster`);

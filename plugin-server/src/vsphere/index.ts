@@ -32,3 +32,4 @@ export { DatastoreFiles, DatastoreFileError, DatastorePath, ByteRange, parseData
 export { VcenterPool, VcenterEndpoint, VsphereModuleOptions, VSPHERE_OPTIONS } from './vcenter-pool';
 export { VsphereModule } from './vsphere.module';
 export { probeThumbprint } from './soap/certificate-probe';
+export { VcenterSessionStore, VCENTER_SESSION_STORE } from './vcenter-pool';

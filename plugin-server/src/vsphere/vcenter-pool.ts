@@ -19,6 +19,19 @@ export interface VsphereModuleOptions {
 
 export const VSPHERE_OPTIONS = Symbol('VSPHERE_OPTIONS');
 
+/**
+ * Keeps session cookies across restarts of this process. vCenter sessions outlive the
+ * process (until vCenter's idle timeout), and so do objects scoped to them, such as
+ * HttpNfcLeases: a restarted server that resumes its session can still complete the
+ * leases a crashed one opened. Provide it under VCENTER_SESSION_STORE.
+ */
+export interface VcenterSessionStore {
+  load(url: string, username: string): Promise<string | undefined>;
+  save(url: string, username: string, cookie: string | undefined): Promise<void>;
+}
+
+export const VCENTER_SESSION_STORE = Symbol('VCENTER_SESSION_STORE');
+
 interface Entry {
   endpoint: VcenterEndpoint;
   client: Promise<VimClient>;
@@ -45,7 +58,10 @@ export class VcenterPool implements OnModuleDestroy {
   private readonly entries = new Map<string, Entry>();
   private closed = false;
 
-  constructor(@Optional() @Inject(VSPHERE_OPTIONS) private readonly options: VsphereModuleOptions = {}) {}
+  constructor(
+    @Optional() @Inject(VSPHERE_OPTIONS) private readonly options: VsphereModuleOptions = {},
+    @Optional() @Inject(VCENTER_SESSION_STORE) private readonly store?: VcenterSessionStore,
+  ) {}
 
   /** The pooled, logged-in client for `endpoint`. */
   async get(endpoint: VcenterEndpoint): Promise<VimClient> {
@@ -83,21 +99,38 @@ export class VcenterPool implements OnModuleDestroy {
     this.closed = true;
     const all = [...this.entries.values()];
     this.entries.clear();
-    await Promise.all(all.map((e) => e.client.then((c) => c.logout(), () => undefined).catch(() => undefined)));
+    // With a session store the sessions are kept for the next start (see VcenterSessionStore).
+    await Promise.all(all.map((e) => e.client.then((c) => (this.store ? c.close() : c.logout()), () => undefined).catch(() => undefined)));
   }
 
   private async connect(endpoint: VcenterEndpoint): Promise<VimClient> {
-    const client = await VimClient.connect({
+    const client = (await this.resume(endpoint)) ?? (await VimClient.connect({
       url: endpoint.url, thumbprint: endpoint.thumbprint, username: endpoint.username, password: endpoint.password,
       timeoutMs: this.options.timeoutMs,
-    });
+    }));
+    await this.store?.save(endpoint.url, endpoint.username, client.sessionCookie).catch(() => undefined);
     client.reauthenticate = async () => {
       client.transport.sessionCookie = undefined;
       client.userSession = await client.invoke('Login', {
         _this: client.serviceContent.sessionManager!, userName: endpoint.username, password: endpoint.password,
       });
+      await this.store?.save(endpoint.url, endpoint.username, client.sessionCookie).catch(() => undefined);
     };
     return client;
+  }
+
+  /** The stored session of (url, user) if vCenter still knows it. */
+  private async resume(endpoint: VcenterEndpoint): Promise<VimClient | undefined> {
+    const cookie = await this.store?.load(endpoint.url, endpoint.username).catch(() => undefined);
+    if (!cookie) return undefined;
+    try {
+      const client = await VimClient.resume({ url: endpoint.url, thumbprint: endpoint.thumbprint, timeoutMs: this.options.timeoutMs }, cookie);
+      if (client.userSession?.userName.toLowerCase() === endpoint.username.toLowerCase()) return client;
+      client.close();
+    } catch {
+      /* expired or unknown: log in afresh */
+    }
+    return undefined;
   }
 }
 

@@ -8,6 +8,7 @@ import { LabEnvironmentError, LabNetwork } from './lab-network';
 import { ManagedProcess } from './managed-process';
 import { PluginServerInfo, startPluginServer } from './plugin-server-process';
 import { startClientHost } from './client-host';
+import { HdmApi } from './hdm-api';
 import { startVcenter, VcenterInfo } from './vcenter-process';
 
 /** What other programs read from `<labDir>/lab.json`. */
@@ -38,6 +39,7 @@ export class Lab {
   private readonly lock: LabLock;
   private processes: ManagedProcess[] = [];
   private pluginProcess?: ManagedProcess;
+  private cloudProcess?: ManagedProcess;
   private clientHost?: Server;
   /** Set once up() may have created something: only then does stop() tear the network down. */
   private networkOwned = false;
@@ -76,11 +78,14 @@ export class Lab {
         startVcenter(this.cfg, 'cloud', a.cloudNs, a.cloudIp),
       ]);
       this.processes.push(prem.process, cloud.process);
+      this.cloudProcess = cloud.process;
       this.prem = prem.info;
       this.cloud = cloud.info;
       this.recordChildren();
       this.log(`prem vCenter ${prem.info.url}; cloud vCenter ${cloud.info.url}`);
       await this.startPlugin();
+      await this.api().ensureCloud('cloud', this.cloud);
+      this.log('cloud "cloud" configured through the HDM API');
       this.clientHost = await startClientHost(this.cfg.clientPort, () => this.json);
       this.json = this.describe();
       mkdirSync(this.cfg.labDir, { recursive: true });
@@ -95,13 +100,51 @@ export class Lab {
   /** (Re)starts the plugin server; extraEnv e.g. { HDM_ROTATE_CERT: '1' }. */
   async startPlugin(extraEnv: NodeJS.ProcessEnv = {}): Promise<PluginServerInfo> {
     if (!this.prem) throw new Error('the prem vCenter is not running');
-    const plugin = await startPluginServer(this.cfg, this.prem, extraEnv);
+    const a = this.network.addr;
+    const plugin = await startPluginServer(this.cfg, this.prem, { premNs: a.premNs, premIp: a.premIp, cloudNs: a.cloudNs, cloudIp: a.cloudIp }, extraEnv);
     this.pluginProcess = plugin.process;
     this.processes.push(plugin.process);
     this.plugin = plugin.info;
     this.recordChildren();
     if (this.json) this.json = this.describe();
     return plugin.info;
+  }
+
+  /**
+   * Restarts the cloud vCenter (its inventory starts afresh); with newCertificate it
+   * presents a different certificate, as after a certificate replacement.
+   */
+  async restartCloudVcenter(opts: { newCertificate?: boolean } = {}): Promise<VcenterInfo> {
+    const old = this.processes.find((p) => p === this.cloudProcess);
+    if (old) await old.stop();
+    this.processes = this.processes.filter((p) => p !== old);
+    if (opts.newCertificate) {
+      for (const f of ['cloud-vcenter.crt.pem', 'cloud-vcenter.key.pem']) rmSync(join(this.cfg.labDir, 'vmca', f), { force: true });
+    }
+    const a = this.network.addr;
+    const cloud = await startVcenter(this.cfg, 'cloud', a.cloudNs, a.cloudIp);
+    this.cloudProcess = cloud.process;
+    this.processes.push(cloud.process);
+    this.cloud = cloud.info;
+    this.recordChildren();
+    if (this.json) this.json = this.describe();
+    return cloud.info;
+  }
+
+  /** The HDM REST API as the lab's administrator. */
+  api(): HdmApi {
+    if (!this.plugin || !this.prem) throw new Error('the plugin server is not running');
+    return new HdmApi(this.plugin.url, this.plugin.thumbprint, this.prem);
+  }
+
+  /** kill -9 of the plugin server (crash test); the appliance services it started keep running. */
+  async killPlugin(): Promise<void> {
+    const p = this.pluginProcess;
+    if (!p?.pid) return;
+    process.kill(p.pid, 'SIGKILL');
+    await p.stop();
+    this.processes = this.processes.filter((x) => x !== p);
+    this.pluginProcess = undefined;
   }
 
   async stopPlugin(): Promise<void> {

@@ -43,6 +43,7 @@ export function getJson<T>(url: string, timeoutMs = 2_000): Promise<T> {
 export async function startPluginServer(
   cfg: LabConfig,
   prem: VcenterInfo,
+  sites: { premNs: string; premIp: string; cloudNs: string; cloudIp: string },
   extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<{ process: ManagedProcess; info: PluginServerInfo }> {
   const url = `https://127.0.0.1:${cfg.pluginPort}`;
@@ -61,6 +62,13 @@ export async function startPluginServer(
       HDM_VC_PASSWORD: prem.password,
       HDM_VC_THUMBPRINT: prem.thumbprint,
       HDM_EXTENSION_KEY: cfg.extensionKey,
+      NO_COLOR: '1',
+      // Appliance services run as processes inside the site namespaces (stand-in for appliance VMs).
+      HDM_APPLIANCE_RUNTIME: JSON.stringify({
+        kind: 'process',
+        prem: { netns: sites.premNs, ip: sites.premIp },
+        cloud: { netns: sites.cloudNs, ip: sites.cloudIp },
+      }),
       ...extraEnv,
     },
     logFile: join(cfg.labDir, 'logs', 'plugin-server.log'),

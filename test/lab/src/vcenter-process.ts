@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabConfig, REPO_ROOT } from './lab-config';
 import { ManagedProcess } from './managed-process';
+import { vcenterCertificate } from './lab-pki';
 
 export interface VcenterInfo {
   site: 'prem' | 'cloud';
@@ -23,6 +24,7 @@ export async function startVcenter(
   if (!existsSync(VCSIM_BINARY)) {
     throw new Error(`simulator binary ${VCSIM_BINARY} is missing: run npm run build`);
   }
+  const cert = vcenterCertificate(cfg.labDir, site, ip);
   const proc = new ManagedProcess<VcenterInfo>({
     name: `${site} vCenter`,
     command: 'ip',
@@ -34,6 +36,8 @@ export async function startVcenter(
       '-password', cfg.password,
       '-data-dir', join(cfg.labDir, `${site}-vcenter`),
       '-disk-mib', String(cfg.diskMiB),
+      '-cert', cert.certFile,
+      '-key', cert.keyFile,
     ],
     logFile: join(cfg.labDir, 'logs', `${site}-vcenter.log`),
     readyTimeoutMs: 60_000,

@@ -71,6 +71,31 @@ export class VimClient {
     return client;
   }
 
+  /**
+   * A client on an existing session (its `vmware_soap_session` cookie value); rejects with
+   * VimFault NotAuthenticated when vCenter no longer knows the session.
+   */
+  static async resume(opts: Omit<VimConnectOptions, 'username' | 'password'>, cookie: string): Promise<VimClient> {
+    const client = new VimClient(new SoapTransport(opts));
+    client.transport.sessionCookie = cookie;
+    try {
+      client.serviceContent = await client.invoke('RetrieveServiceContent', { _this: SERVICE_INSTANCE });
+      client.apiVersion = client.serviceContent.about.apiVersion || DEFAULT_API_VERSION;
+      const current = await client.invokeAny('RetrievePropertiesEx', {
+        _this: client.serviceContent.propertyCollector,
+        specSet: [{ propSet: [{ type: 'SessionManager', pathSet: ['currentSession'] }], objectSet: [{ obj: client.serviceContent.sessionManager! }] }],
+        options: {},
+      }) as { objects?: Array<{ propSet?: Array<{ val?: UserSession }> }> } | undefined;
+      const session = current?.objects?.[0]?.propSet?.[0]?.val;
+      if (!session) throw new VimFault('NotAuthenticated', 'the session is not active', undefined);
+      client.userSession = session;
+      return client;
+    } catch (e) {
+      client.close();
+      throw e;
+    }
+  }
+
   /** Calls a vim25 method with typed arguments; resolves with its returnval, rejects with VimFault. */
   invoke<M extends VimMethodName>(method: M, args: VimMethods[M]['args']): Promise<VimMethods[M]['returns']> {
     return this.invokeAny(method, args) as Promise<VimMethods[M]['returns']>;
