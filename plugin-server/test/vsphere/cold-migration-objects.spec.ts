@@ -9,7 +9,6 @@ import {
   ResourcePool, TaskError, VimClient, VimFault,
 } from '../../src/vsphere';
 import { startVcsim, VcsimSite } from '../support/vcsim';
-import { skipIfSimulatorLacks, TASK_METHODS_GAP } from './simulator-gaps';
 import { tinyOvf } from './tiny-ovf';
 
 const MiB = 1024 * 1024;
@@ -70,16 +69,12 @@ describe('datastore files, authorization, export on the prem site', () => {
     assert.throws(() => files.url('no-brackets/x'), /not a datastore path/);
   });
 
-  it('/folder refuses requests without a session', async (t) => {
+  it('/folder refuses requests without a session', async () => {
     const anon = await VimClient.connect({ url: site.url, thumbprint: site.thumbprint });
     try {
       const files = new Datacenter(anon, dc.info).files();
       const res = await anon.transport.request(files.url('[prem-ds] app-01/app-01.vmdk'), { method: 'GET' });
       res.resume();
-      if (res.statusCode === 200) {
-        t.skip('simulator lacks authenticated /folder yet (anonymous GET answered 200)');
-        return;
-      }
       assert.ok([401, 403].includes(res.statusCode ?? 0), `status ${res.statusCode}`);
       await assert.rejects(files.stat('[prem-ds] app-01/app-01.vmdk'), (e: unknown) => e instanceof DatastoreFileError);
     } finally {
@@ -87,42 +82,27 @@ describe('datastore files, authorization, export on the prem site', () => {
     }
   });
 
-  it('DisableMethods(PowerOnVM_Task) makes power-on fail with MethodDisabled; EnableMethods restores it', async (t) => {
+  it('DisableMethods(PowerOnVM_Task) makes power-on fail with MethodDisabled; EnableMethods restores it', async () => {
     const am = new AuthorizationManager(client);
     const vm = (await new Inventory(client).findVmByName('web-02'))!;
     assert.equal(await vm.powerState(), 'poweredOff');
     const source = 'com.hdm.test.vsphere';
-    try {
-      await am.disableMethods([vm.ref], ['PowerOnVM_Task'], 'com.hdm.test.migrating', source);
-    } catch (e) {
-      skipIfSimulatorLacks(t, e, 'MethodNotFound', 'AuthorizationManager.DisableMethods (urn:internalvim25)', 'DisableMethods');
-      return;
-    }
+    await am.disableMethods([vm.ref], ['PowerOnVM_Task'], 'com.hdm.test.migrating', source);
     try {
       await assert.rejects(vm.powerOnAndWait(), (e: unknown) =>
         (VimFault.is(e, 'MethodDisabled')) || (e instanceof TaskError && e.faultName === 'MethodDisabled'));
     } finally {
       await am.enableMethods([vm.ref], ['PowerOnVM_Task'], source);
     }
-    try {
-      await vm.powerOnAndWait();
-    } catch (e) {
-      skipIfSimulatorLacks(t, e, 'MethodNotFound', TASK_METHODS_GAP, 'PowerOnVM_Task');
-      return;
-    }
+    await vm.powerOnAndWait();
     assert.equal(await vm.powerState(), 'poweredOn');
     await (await vm.powerOff()).wait();
   });
 
-  it('ExportVm: lease ready, the disk URL serves exactly the datastore file, complete', async (t) => {
+  it('ExportVm: lease ready, the disk URL serves exactly the datastore file, complete', async () => {
     const vm = (await new Inventory(client).findVmByName('app-01'))!;
     let lease: HttpNfcLease;
-    try {
-      lease = await vm.exportVm();
-    } catch (e) {
-      skipIfSimulatorLacks(t, e, 'MethodNotFound', 'VirtualMachine.ExportVm', 'ExportVm');
-      return;
-    }
+    lease = await vm.exportVm();
     let completed = false;
     try {
       const info = await lease.waitReady({ timeoutMs: 30_000 });
@@ -172,7 +152,7 @@ describe('OVF import on the cloud site', () => {
     await site?.stop();
   });
 
-  it('CreateImportSpec + ImportVApp of a one-disk OVF: lease ready, upload, keep-alive, complete, VM exists', async (t) => {
+  it('CreateImportSpec + ImportVApp of a one-disk OVF: lease ready, upload, keep-alive, complete, VM exists', async () => {
     const diskBytes = 4 * MiB;
     const data = randomBytes(diskBytes);
     const ovf = tinyOvf({ name: 'imported-01', diskBytes, fileSize: data.length });
@@ -213,10 +193,6 @@ describe('OVF import on the cloud site', () => {
     const candidates = [flat, config.disks[0].fileName!];
     const stats = await Promise.all(candidates.map((p) => files.stat(p)));
     const hit = candidates.find((p, i) => stats[i]?.size === data.length);
-    if (!hit && stats.every((s) => !s || s.size === 0)) {
-      t.skip(`simulator lacks ImportVApp uploads that store bytes yet (${candidates.join(', ')} sizes ${stats.map((s) => s?.size).join(', ')})`);
-      return;
-    }
     assert.ok(hit, `a disk file of ${data.length} bytes among ${candidates.join(', ')} (sizes ${stats.map((s) => s?.size).join(', ')})`);
     assert.ok((await files.read(hit)).equals(data), 'uploaded disk bytes read back from the cloud datastore');
   });

@@ -7,7 +7,6 @@ import {
   VirtualMachine, waitForTask, waitForUpdates, createFilter, destroyFilter, eventArguments, sessionIsActive,
 } from '../../src/vsphere';
 import { startVcsim, VcsimSite } from '../support/vcsim';
-import { skipIfSimulatorLacks, TASK_METHODS_GAP } from './simulator-gaps';
 
 const EXT_KEY = 'com.hdm.test.vsphere';
 const TASK_ID = `${EXT_KEY}.migrate`;
@@ -212,16 +211,11 @@ describe('vSphere layer against hdm-vcsim (prem)', () => {
   });
 
   describe('VM power operations', () => {
-    it('waitForTask on PowerOnVM_Task of app-01, then power it off again', async (t) => {
+    it('waitForTask on PowerOnVM_Task of app-01, then power it off again', async () => {
       const app = (await VirtualMachine.findByName(client, 'app-01'))!;
       assert.equal(await app.powerState(), 'poweredOff');
       let on: Task;
-      try {
-        on = await app.powerOn();
-      } catch (e) {
-        skipIfSimulatorLacks(t, e, 'MethodNotFound', TASK_METHODS_GAP, 'PowerOnVM_Task');
-        return;
-      }
+      on = await app.powerOn();
       await waitForTask(client, on.ref);
       assert.equal(await app.powerState(), 'poweredOn');
       await assert.rejects(app.powerOn().then((t) => t.wait()),
@@ -230,7 +224,7 @@ describe('vSphere layer against hdm-vcsim (prem)', () => {
       assert.equal(await app.powerState(), 'poweredOff');
     });
 
-    it('waitForUpdates sees a power state change', async (t) => {
+    it('waitForUpdates sees a power state change', async () => {
       const app = (await VirtualMachine.findByName(client, 'app-01'))!;
       const pc = await client.invoke('CreatePropertyCollector', { _this: client.serviceContent.propertyCollector });
       try {
@@ -242,12 +236,7 @@ describe('vSphere layer against hdm-vcsim (prem)', () => {
         const next = waitForUpdates(client, first.version, 10, pc);
         next.catch(() => undefined); // settled below; DestroyPropertyCollector cancels it if powerOn fails
         let on: Task;
-        try {
-          on = await app.powerOn();
-        } catch (e) {
-          skipIfSimulatorLacks(t, e, 'MethodNotFound', TASK_METHODS_GAP, 'PowerOnVM_Task');
-          return;
-        }
+        on = await app.powerOn();
         const upd = await next;
         const change = upd?.filterSet?.[0].objectSet?.[0].changeSet?.find((c) => c.name === 'runtime.powerState');
         assert.equal(change?.val, 'poweredOn');

@@ -107,7 +107,10 @@ describe('client host in a browser', { skip: browserPrerequisite() }, () => {
     await page.waitForSelector('#modal-backdrop:not([hidden])');
     assert.equal(await page.textContent('#modal-title'), 'Migrate to cloud');
     const frame = await modalFrame();
-    assert.equal(new URL(frame.url()).pathname, `/plugins/${EXTENSION_KEY}/ui/index.html`);
+    // The host loads the action's uri through the proxy (the src it set; Angular may rewrite the frame's URL later).
+    const src = await page.getAttribute('#modal-body iframe', 'src');
+    assert.equal(new URL(src!, page.url()).pathname, `/plugins/${EXTENSION_KEY}/ui/index.html`);
+    assert.match(new URL(frame.url()).pathname, new RegExp(`^/plugins/${EXTENSION_KEY.replace(/\./g, '\\.')}/ui/`));
     await frame.waitForSelector('form #hdm-cloud', { timeout: 30_000 });
     const sdk = await frame.evaluate(() => {
       const s = (globalThis as unknown as { htmlClientSdk: {
