@@ -14,6 +14,7 @@ APT_PACKAGES=(
   chromium                       # Karma + browser tests of the plugin UI
   openssl                        # certificate inspection in tests
   ca-certificates
+  busybox-static                 # lab guests: the root file system guest operations run in (test/lab/vcsim)
 )
 
 missing=()
