@@ -1,4 +1,4 @@
-import { ChangeDetectionStrategy, Component, DestroyRef, OnInit, ViewChild, computed, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, DestroyRef, ElementRef, Injector, OnInit, ViewChild, afterNextRender, computed, inject, signal } from '@angular/core';
 import { takeUntilDestroyed, toSignal } from '@angular/core/rxjs-interop';
 import { FormArray, FormControl, FormGroup, ReactiveFormsModule, Validators } from '@angular/forms';
 import { ActivatedRoute } from '@angular/router';
@@ -29,6 +29,8 @@ export class VmMigrateComponent implements OnInit {
   private readonly sdk = inject(SdkService);
   private readonly route = inject(ActivatedRoute);
   private readonly destroyRef = inject(DestroyRef);
+  private readonly host = inject<ElementRef<HTMLElement>>(ElementRef);
+  private readonly injector = inject(Injector);
 
   @ViewChild(ClrForm) clrForm?: ClrForm;
 
@@ -204,6 +206,8 @@ export class VmMigrateComponent implements OnInit {
         error: (e) => {
           this.submitting.set(false);
           this.error.set(toApiError(e));
+          // The alert renders above the form; the Migrate button is at its end, in a scrolled modal.
+          afterNextRender(() => this.host.nativeElement.querySelector('hdm-api-error-alert clr-alert')?.scrollIntoView({ block: 'nearest' }), { injector: this.injector });
         },
       });
   }
