@@ -140,7 +140,7 @@ export class ColdMigration {
       this.log.warn(`${cancelled ? 'cancelled' : 'failed'}: ${message}`);
       await this.cleanup();
       await this.save({ state: cancelled ? 'cancelled' : 'failed', phase: 'cleanup', error: message, finishedAt: new Date(), rateBytesPerSec: 0 });
-      await this.reporter.finishTask(this.job.record.vcTask, 'error', message);
+      await this.reporter.finishTask(this.job.record.vcTask, 'error', message, cancelled);
       await this.reporter.event(cancelled ? 'migrationCancelled' : 'migrationFailed', { vm: this.job.vmName, cloud: this.job.cloud, reason: message });
     }
   }
@@ -252,6 +252,10 @@ export class ColdMigration {
     try {
       for (;;) {
         if (this.ctx.signal.aborted) throw new JobCancelled();
+        if (await this.reporter.cancelRequested(this.job.record.vcTask)) {
+          await this.save({ cancelRequested: true });
+          throw new JobCancelled();
+        }
         exp = await premManager.client.get<ManagerStatus>(`/v1/exports/${this.job.id}`);
         const total = this.job.bytesTotal || exp.bytesTotal;
         pct = total ? Math.floor((exp.bytesDone / total) * 100) : 0;

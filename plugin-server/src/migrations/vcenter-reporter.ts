@@ -35,14 +35,28 @@ export class VcenterReporter {
     await this.task(taskMoid).updateProgress(pct).catch((e: Error) => this.logger.warn(`task progress: ${e.message}`));
   }
 
-  async finishTask(taskMoid: string | undefined, outcome: 'success' | 'error', message?: string): Promise<void> {
+  /** True when a vSphere Client user pressed Cancel on the task (CancelTask sets info.cancelled). */
+  async cancelRequested(taskMoid: string | undefined): Promise<boolean> {
+    if (!taskMoid) return false;
+    try {
+      return (await this.task(taskMoid).info()).cancelled === true;
+    } catch {
+      return false;
+    }
+  }
+
+  async finishTask(taskMoid: string | undefined, outcome: 'success' | 'error', message?: string, cancelled = false): Promise<void> {
     if (!taskMoid) return;
     const task = this.task(taskMoid);
     try {
       const info = await task.info();
       if (info.state === 'success' || info.state === 'error') return;
       if (outcome === 'success') await task.setState('success');
-      else await task.setState('error', undefined, { fault: { _type: 'SystemError', reason: message ?? 'failed' } as never, localizedMessage: message });
+      else {
+        // A cancelled task ends in error with RequestCanceled, as vCenter's own tasks do.
+        const fault = cancelled ? { _type: 'RequestCanceled' } : { _type: 'SystemError', reason: message ?? 'failed' };
+        await task.setState('error', undefined, { fault: fault as never, localizedMessage: message });
+      }
     } catch (e) {
       this.logger.warn(`task ${taskMoid} end state: ${(e as Error).message}`);
     }

@@ -12,6 +12,7 @@ import {
   EventManager,
   Inventory,
   retrieveOne,
+  Task,
   VimClient,
   VirtualMachine,
   waitForTask,
@@ -107,6 +108,23 @@ describe('cold migration across the WAN', () => {
     assert.equal(arrived.length, written.length);
     assert.equal(sha(arrived), sha(written));
 
+    // Same hardware in the cloud: CPU, memory, guest OS, firmware, disks, NICs on the mapped network.
+    const [premC, cloudC] = await Promise.all([connect(json.prem), connect(json.cloud)]);
+    try {
+      const src = (await new Inventory(premC).vms()).find((v) => v.name === 'app-01')!;
+      const dst = await new VirtualMachine(cloudC, { type: 'VirtualMachine', value: job.cloudVm! }).config();
+      assert.equal(dst.name, 'app-01');
+      assert.equal(dst.numCPU, src.numCPU);
+      assert.equal(dst.memoryMB, src.memoryMB);
+      assert.equal(dst.guestId, src.guestId);
+      assert.equal(dst.firmware, src.firmware);
+      assert.deepEqual(dst.disks.map((d) => d.capacityInBytes), src.disks.map((d) => d.capacityInBytes));
+      assert.deepEqual(dst.nics.map((n) => [n.adapterType, n.network?.name]), src.nics.map((n) => [n.adapterType, n.network?.name]));
+      assert.equal(dst.powerState, 'poweredOff', 'not powered on unless asked');
+    } finally {
+      await Promise.all([premC.logout(), cloudC.logout()]);
+    }
+
     const prem = await connect(json.prem);
     try {
       const info = (await retrieveOne(prem, { type: 'Task', value: job.vcTask! }, ['info'])).info as { state: string; descriptionId: string; entityName?: string; entity?: { value: string } };
@@ -156,6 +174,14 @@ describe('cold migration across the WAN', () => {
       assert.equal(r.code, 0, r.stderr);
       const { id } = JSON.parse(r.stdout) as Job;
       await waitFor('bytes moving', async () => ((await jobs(json)).find((j) => j.id === id)?.bytesDone ?? 0) > 0 || undefined);
+      // During the copy the source VM cannot be powered on.
+      const prem = await connect(json.prem);
+      try {
+        const src = (await new Inventory(prem).vms()).find((v) => v.name === 'web-02')!;
+        await assert.rejects(new VirtualMachine(prem, src.ref).powerOn(), (e: Error & { faultName?: string }) => e.faultName === 'MethodDisabled');
+      } finally {
+        await prem.logout();
+      }
       const c = await hdm(json, ['cancel', id, '--wait']);
       assert.equal(c.code, 0, c.stderr);
       const job = (await jobs(json)).find((j) => j.id === id)!;
@@ -166,6 +192,35 @@ describe('cold migration across the WAN', () => {
         assert.ok(!names.includes('web-02'), `cloud still has ${names}`);
       } finally {
         await cloud.logout();
+      }
+    } finally {
+      await lab.network.shape(lab.cfg.wanMbit);
+    }
+  });
+
+  test('Cancel on the vCenter task (vSphere Client) cancels the job', async () => {
+    await lab.network.shape(40);
+    try {
+      const r = await hdm(json, ['migrate', 'web-02', '--to', 'cloud', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const { id } = JSON.parse(r.stdout) as Job;
+      const running = await waitFor('bytes moving', async () => {
+        const j = (await jobs(json)).find((x) => x.id === id);
+        return j && j.bytesDone > 0 && j.vcTask ? j : undefined;
+      });
+      const prem = await connect(json.prem);
+      try {
+        await new Task(prem, { type: 'Task', value: running.vcTask! }).cancel();
+        const end = await waitFor('job end', async () => {
+          const j = (await jobs(json)).find((x) => x.id === id)!;
+          return ['done', 'failed', 'cancelled'].includes(j.state) ? j : undefined;
+        });
+        assert.equal(end.state, 'cancelled');
+        const info = (await retrieveOne(prem, { type: 'Task', value: running.vcTask! }, ['info'])).info as { state: string; error?: { fault?: { _type?: string } } };
+        assert.equal(info.state, 'error');
+        assert.equal(info.error?.fault?._type, 'RequestCanceled');
+      } finally {
+        await prem.logout();
       }
     } finally {
       await lab.network.shape(lab.cfg.wanMbit);
