@@ -46,6 +46,7 @@ type vcenter struct {
 	sessions           *sessions
 	disabled           *disabledMethods
 	leases             *nfcLeases
+	collectors         *collectors   // paging tokens and update versions (collector.go)
 	client             *vim25.Client // in-process, for the harness's own changes
 	ctx                context.Context
 }
@@ -54,12 +55,15 @@ func newVcenter(next http.Handler, opts Options, thumbprint string, client *vim2
 	return &vcenter{
 		next: next, username: opts.Username, password: opts.Password, thumbprint: thumbprint,
 		sessions: newSessions(), disabled: newDisabledMethods(), leases: newNfcLeases(),
-		client: client, ctx: context.Background(),
+		collectors: newCollectors(),
+		client:     client, ctx: context.Background(),
 	}
 }
 
 func (v *vcenter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
+	case r.URL.Path == uiCloneTicketPath:
+		v.serveUICloneTicket(w, r)
 	case strings.HasPrefix(r.URL.Path, "/nfc/"):
 		v.serveNFC(w, r)
 	case strings.HasPrefix(r.URL.Path, "/folder/") || r.URL.Path == "/folder":
@@ -124,6 +128,12 @@ func (v *vcenter) serveSDK(w http.ResponseWriter, r *http.Request) {
 	}
 
 	switch c.name {
+	case "RetrievePropertiesEx":
+		v.retrieveEx(w, r, c, body)
+	case "ContinueRetrievePropertiesEx", "CancelRetrievePropertiesEx":
+		v.continueEx(w, r, c, body)
+	case "WaitForUpdatesEx", "WaitForUpdates":
+		v.waitVersioned(w, r, c, body)
 	case "ExportVm":
 		if !authed {
 			notAuthenticated(w, c.this)

@@ -1,0 +1,235 @@
+package main
+
+// collector.go gives the PropertyCollector two things vCenter has and vcsim 0.24 lacks
+// (intercept.go routes the calls here):
+//
+//   - Paging. RetrievePropertiesEx honours options.maxObjects: at most that many objects per
+//     answer, the rest behind a RetrieveResult.token that ContinueRetrievePropertiesEx reads
+//     page by page (the last page has no token) and CancelRetrievePropertiesEx discards. A token
+//     is single-use and valid only in the session and on the collector that returned it; any
+//     other token is InvalidArgument (invalidProperty "token"). vcsim computes the whole result
+//     once; the harness keeps the remainder.
+//   - Update versions. WaitForUpdates[Ex] answers carry real versions "1", "2", ... per
+//     (session, collector), increasing by one per answer that has changes. Passing the last
+//     version waits for the next change; passing an earlier one (a client whose previous answer
+//     was lost with its connection) gets again the answer that followed it, so the client
+//     resumes exactly after the last change it saw. The last versionLog answers are kept; an
+//     unknown, future or forgotten version is InvalidCollectorVersion, as vCenter answers
+//     (the client then starts over with version ""). vcsim answered "-" for every version.
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"sync"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/types"
+	"github.com/vmware/govmomi/vim25/xml"
+)
+
+// versionLog is how many WaitForUpdates answers per collector are kept for resumption.
+const versionLog = 256
+
+type collectorKey struct{ session, collector string }
+
+type pageKey struct {
+	collectorKey
+	token string
+}
+
+// pending is the rest of a paged result and its page size.
+type pending struct {
+	objs []types.ObjectContent
+	size int
+}
+
+type collectorState struct {
+	latest  int
+	answers map[int][]byte // version → the answer that produced it (HTTP body)
+}
+
+type collectors struct {
+	mu     sync.Mutex
+	pages  map[pageKey]pending
+	states map[collectorKey]*collectorState
+}
+
+func newCollectors() *collectors {
+	return &collectors{pages: map[pageKey]pending{}, states: map[collectorKey]*collectorState{}}
+}
+
+func keyOf(r *http.Request, c call) collectorKey {
+	return collectorKey{session: sessionCookie(r), collector: c.this.Value}
+}
+
+func newToken() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// retrieveResponse decodes a vcsim RetrievePropertiesEx answer.
+func decodeRetrieve(body []byte) (*types.RetrieveResult, bool) {
+	var env struct {
+		Res *types.RetrievePropertiesExResponse `xml:"Body>RetrievePropertiesExResponse"`
+	}
+	d := xml.NewDecoder(bytes.NewReader(body))
+	d.TypeFunc = types.TypeFunc()
+	if err := d.Decode(&env); err != nil || env.Res == nil {
+		return nil, false
+	}
+	return env.Res.Returnval, true
+}
+
+// page answers with the first size objects of objs and keeps the rest under a new token.
+func (cs *collectors) page(k collectorKey, objs []types.ObjectContent, size int) *types.RetrieveResult {
+	res := &types.RetrieveResult{}
+	if len(objs) > size {
+		res.Token = newToken()
+		cs.mu.Lock()
+		cs.pages[pageKey{k, res.Token}] = pending{objs: objs[size:], size: size}
+		cs.mu.Unlock()
+		objs = objs[:size]
+	}
+	res.Objects = objs
+	return res
+}
+
+// retrieveEx serves RetrievePropertiesEx with options.maxObjects; without it vcsim answers as is.
+func (v *vcenter) retrieveEx(w http.ResponseWriter, r *http.Request, c call, body []byte) {
+	m, err := simulator.UnmarshalBody(types.TypeFunc(), body)
+	req, ok := m.Body.(*types.RetrievePropertiesEx)
+	if err != nil || !ok || req.Options.MaxObjects <= 0 {
+		v.next.ServeHTTP(w, r)
+		return
+	}
+	rec := v.record(r)
+	res, ok := decodeRetrieve(rec.Body.Bytes())
+	if rec.Code != http.StatusOK || !ok {
+		copyRecorded(w, rec)
+		return
+	}
+	var objs []types.ObjectContent
+	if res != nil {
+		objs = res.Objects
+	}
+	res = v.collectors.page(keyOf(r, c), objs, int(req.Options.MaxObjects))
+	if len(res.Objects) == 0 {
+		res = nil // vCenter answers an empty result without returnval
+	}
+	writeResult(w, &types.RetrievePropertiesExResponse{Returnval: res})
+}
+
+var tokenRE = regexp.MustCompile(`<token[^>]*>([^<]*)</token>`)
+
+func requestToken(body []byte) string {
+	m := tokenRE.FindSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	var s string
+	if xml.Unmarshal([]byte("<v>"+string(m[1])+"</v>"), &s) != nil {
+		return string(m[1])
+	}
+	return s
+}
+
+// continueEx serves ContinueRetrievePropertiesEx (next page) and CancelRetrievePropertiesEx.
+func (v *vcenter) continueEx(w http.ResponseWriter, r *http.Request, c call, body []byte) {
+	k := pageKey{keyOf(r, c), requestToken(body)}
+	cs := v.collectors
+	cs.mu.Lock()
+	rest, ok := cs.pages[k]
+	delete(cs.pages, k)
+	cs.mu.Unlock()
+	if !ok {
+		writeMethodFault(w, "A specified parameter was not correct: token", &types.InvalidArgument{InvalidProperty: "token"})
+		return
+	}
+	if c.name == "CancelRetrievePropertiesEx" {
+		writeResult(w, &types.CancelRetrievePropertiesExResponse{})
+		return
+	}
+	res := cs.page(k.collectorKey, rest.objs, rest.size)
+	writeResult(w, &types.ContinueRetrievePropertiesExResponse{Returnval: *res})
+}
+
+var versionRE = regexp.MustCompile(`<version>[^<]*</version>`)
+
+// waitVersioned serves WaitForUpdatesEx and WaitForUpdates with versions (see the file comment).
+func (v *vcenter) waitVersioned(w http.ResponseWriter, r *http.Request, c call, body []byte) {
+	k := keyOf(r, c)
+	version := requestVersion(c.name, body)
+	cs := v.collectors
+	cs.mu.Lock()
+	st := cs.states[k]
+	if st == nil {
+		st = &collectorState{answers: map[int][]byte{}}
+		cs.states[k] = st
+	}
+	var stored []byte
+	fault := false
+	if version != "" {
+		n, err := strconv.Atoi(version)
+		switch {
+		case err != nil || n < 0 || n > st.latest:
+			fault = true
+		case n < st.latest:
+			if stored = st.answers[n+1]; stored == nil {
+				fault = true
+			}
+		}
+	}
+	cs.mu.Unlock()
+	if fault {
+		writeMethodFault(w, fmt.Sprintf("The collector version %q is invalid", version), &types.InvalidCollectorVersion{})
+		return
+	}
+	if stored != nil {
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		_, _ = w.Write(stored)
+		return
+	}
+	if version != "" {
+		// vcsim only tells "" (initial state) from anything else.
+		body = versionRE.ReplaceAll(body, []byte("<version>-</version>"))
+		r.Body = nopBody(body)
+		r.ContentLength = int64(len(body))
+	}
+	rec := v.record(r)
+	out := rec.Body.Bytes()
+	if rec.Code == http.StatusOK && bytes.Contains(out, []byte("<returnval")) {
+		cs.mu.Lock()
+		st.latest++
+		n := st.latest
+		out = versionRE.ReplaceAll(out, []byte("<version>"+strconv.Itoa(n)+"</version>"))
+		st.answers[n] = out
+		delete(st.answers, n-versionLog)
+		cs.mu.Unlock()
+		rec.Body = bytes.NewBuffer(out)
+	}
+	copyRecorded(w, rec)
+}
+
+func requestVersion(method string, body []byte) string {
+	var env struct {
+		Ex  *types.WaitForUpdatesEx `xml:"Body>WaitForUpdatesEx"`
+		Old *types.WaitForUpdates   `xml:"Body>WaitForUpdates"`
+	}
+	_ = xml.Unmarshal(body, &env)
+	switch {
+	case env.Ex != nil:
+		return env.Ex.Version
+	case env.Old != nil:
+		return env.Old.Version
+	}
+	return ""
+}
+
+func nopBody(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
