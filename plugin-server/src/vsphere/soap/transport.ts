@@ -30,11 +30,20 @@ export function normalizeThumbprint(t: string): string {
 
 /**
  * https.Agent whose sockets are handed to HTTP only after the peer certificate's SHA-1 fingerprint
- * matched the pin, so no request byte (credentials!) reaches an unpinned server.
+ * matched the pin, so no request byte (credentials!) reaches an unpinned server. `mismatch` builds
+ * the error a caller wants to see (default: VimConnectionError code THUMBPRINT_MISMATCH).
  */
-class PinnedAgent extends https.Agent {
-  constructor(private readonly pin: string, private readonly url: string) {
+export class PinnedAgent extends https.Agent {
+  readonly pin: string;
+
+  constructor(
+    pin: string,
+    private readonly url: string,
+    private readonly mismatch: (expected: string, actual: string) => Error = (expected, actual) =>
+      new VimConnectionError(`TLS thumbprint mismatch for ${url}: expected ${expected}, server presented ${actual}`, url, 'THUMBPRINT_MISMATCH'),
+  ) {
     super({ keepAlive: true, rejectUnauthorized: false });
+    this.pin = normalizeThumbprint(pin);
   }
 
   override createConnection(options: tls.ConnectionOptions, cb: (err: Error | null, s?: Duplex) => void): Duplex | undefined {
@@ -47,9 +56,7 @@ class PinnedAgent extends https.Agent {
       const actual = normalizeThumbprint(socket.getPeerCertificate().fingerprint ?? '');
       if (actual !== this.pin) {
         socket.destroy();
-        cb(new VimConnectionError(
-          `TLS thumbprint mismatch for ${this.url}: expected ${this.pin}, server presented ${actual}`,
-          this.url, 'THUMBPRINT_MISMATCH'));
+        cb(this.mismatch(this.pin, actual));
         return;
       }
       cb(null, socket);

@@ -1,13 +1,7 @@
 import * as https from 'node:https';
-import * as net from 'node:net';
-import * as tls from 'node:tls';
-import { Duplex } from 'node:stream';
+import { normalizeThumbprint, PinnedAgent as VspherePinnedAgent } from '@hdm/plugin-server/dist/src/vsphere/soap/transport';
 
-/** `AA:BB:…` upper-case colon hex, whatever separators or case `t` came with. */
-export function normalizeThumbprint(t: string): string {
-  const hex = t.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
-  return hex.match(/.{2}/g)?.join(':') ?? '';
-}
+export { normalizeThumbprint };
 
 /**
  * The plugin server presented a certificate other than the one its vCenter registration names.
@@ -22,34 +16,12 @@ export class ThumbprintMismatchError extends Error {
 }
 
 /**
- * https.Agent that hands a socket to HTTP only after the peer certificate's SHA-1 fingerprint
- * equals the pin: no request byte (cookies, session tokens) reaches an unpinned server. The pin
+ * The vSphere layer's pinned agent (no request byte reaches an unpinned server); the pin
  * replaces CA checks, as in the vSphere Client's trust of a registered `serverThumbprint`.
  */
-export class PinnedAgent extends https.Agent {
-  readonly pin: string;
-
-  constructor(thumbprint: string, private readonly label: string) {
-    super({ keepAlive: true, rejectUnauthorized: false });
-    this.pin = normalizeThumbprint(thumbprint);
-  }
-
-  override createConnection(options: tls.ConnectionOptions, cb: (err: Error | null, s?: Duplex) => void): Duplex | undefined {
-    const servername = options.host && !net.isIP(options.host) ? options.host : undefined;
-    const socket = tls.connect({ ...options, servername, rejectUnauthorized: false });
-    const onError = (err: Error): void => cb(err);
-    socket.once('error', onError);
-    socket.once('secureConnect', () => {
-      socket.removeListener('error', onError);
-      const actual = normalizeThumbprint(socket.getPeerCertificate().fingerprint ?? '');
-      if (actual !== this.pin) {
-        socket.destroy();
-        cb(new ThumbprintMismatchError(this.label, this.pin, actual));
-        return;
-      }
-      cb(null, socket);
-    });
-    return undefined;
+export class PinnedAgent extends VspherePinnedAgent {
+  constructor(thumbprint: string, label: string) {
+    super(thumbprint, label, (expected, actual) => new ThumbprintMismatchError(label, expected, actual));
   }
 }
 
