@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { join } from 'node:path';
 import { ControlServer, formatHostPort, JobStore, parseHostPort, runService } from '@hdm/appliance-common';
 import { registerImportRoutes } from './control/api';
 import { ImportJob, ImportService } from './control/imports';
@@ -8,7 +9,7 @@ void runService(
   'cloud-manager',
   [{ flag: 'data-listen', env: 'HDM_DATA_LISTEN', help: 'data listener host:port for prem-manager (mTLS; product ports 6000-6010)', required: true, kind: 'hostport' }],
   async (config, log) => {
-    const imports = new ImportService(new JobStore<ImportJob>(config.stateDir), log.child({ part: 'imports' }));
+    const imports = new ImportService(new JobStore<ImportJob>(config.stateDir), log.child({ part: 'imports' }), join(config.stateDir, 'work'));
     const control = new ControlServer(config.identity, config.controlRoles, log.child({ part: 'control' }));
     registerImportRoutes(control, imports);
     const data = new DataServer(config.identity, imports, log.child({ part: 'data' }));

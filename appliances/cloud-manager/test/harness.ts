@@ -140,10 +140,14 @@ export class WanRelay {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   port = 0;
+  /** Bytes relayed prem → cloud (the "wire" of the data path), over every connection. */
+  bytesUp = 0;
 
-  constructor(private readonly target: { host: string; port: number }) {
+  /** `target` may be changed (a restarted cloud-manager on a new port): new connections go there. */
+  constructor(public target: { host: string; port: number }) {
     this.server = net.createServer((inbound) => {
       const outbound = net.connect(this.target.port, this.target.host);
+      inbound.on('data', (d: Buffer) => (this.bytesUp += d.length));
       for (const s of [inbound, outbound]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));

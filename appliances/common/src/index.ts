@@ -8,6 +8,7 @@ export * from './transfer/channel';
 export * from './transfer/send';
 export * from './transfer/receive';
 export * from './transfer/session';
+export * from './transfer/staging';
 export * from './log/logger';
 export * from './testing/test-ca';
 export * from './service/config';

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import {
   diskKeySchema,
@@ -12,6 +15,7 @@ import {
   rollUp,
   sizeSchema,
   thumbprintSchema,
+  StagingSink,
   urlSchema,
 } from '@hdm/appliance-common';
 
@@ -62,13 +66,15 @@ export interface DiskLease {
   uploadUrl: string;
   cookie?: string;
   thumbprint?: string;
+  /** Where this disk is staged (the Cloud Manager's working disk): StagingSink.open(dir, name, size). */
+  staging: { dir: string; name: string };
   signal: AbortSignal;
   progress(p: Progress): void;
   done(sha256: string): void;
   failed(err: Error): void;
 }
 
-/** Attempts of one disk before the import fails (each restarts the PUT from 0). */
+/** Attempts of one disk in a row without new durable bytes before the import fails. */
 const MAX_DISK_ATTEMPTS = 5;
 
 /**
@@ -83,11 +89,17 @@ export class ImportService {
   private readonly dirty = new Set<string>();
   private readonly flushTimer: NodeJS.Timeout;
 
-  constructor(private readonly store: JobStore<ImportJob>, private readonly log: Logger) {
+  /**
+   * `workDir` holds the staged disk images and their checkpoints (`<workDir>/<import>/<disk>.img|.ckpt`).
+   */
+  constructor(private readonly store: JobStore<ImportJob>, private readonly log: Logger, private readonly workDir: string) {
     for (const job of store.loadAll()) {
-      // A disk that was being received when we stopped restarts from 0 at its next connection.
+      // A disk that was being received when we stopped continues at its durable prefix at its next connection.
       for (const d of job.disks) {
-        if (d.state === 'running') Object.assign(d, { state: 'waiting', bytesDone: 0, error: 'interrupted by a cloud-manager restart' });
+        if (d.state === 'running') {
+          const s = this.staging(job.id, d.key);
+          Object.assign(d, { state: 'waiting', bytesDone: StagingSink.durableBytes(s.dir, s.name, d.size), error: 'interrupted by a cloud-manager restart' });
+        }
       }
       this.jobs.set(job.id, job);
     }
@@ -110,6 +122,10 @@ export class ImportService {
       disks: body.disks.map((d) => {
         const before = prior.get(d.key);
         const keep = before?.state === 'done' && before.size === d.size;
+        // A disk staged in part keeps its durable prefix (same size); anything else starts over.
+        const s = this.staging(body.id, d.key);
+        if (!keep && before && before.size !== d.size) StagingSink.discard(s.dir, s.name);
+        const staged = keep ? d.size : StagingSink.durableBytes(s.dir, s.name, d.size);
         return {
           key: d.key,
           size: d.size,
@@ -118,7 +134,7 @@ export class ImportService {
           thumbprint: d.thumbprint,
           attempts: 0,
           state: keep ? 'done' : 'waiting',
-          bytesDone: keep ? d.size : 0,
+          bytesDone: staged,
           sha256: keep ? before.sha256 : undefined,
         };
       }),
@@ -143,6 +159,8 @@ export class ImportService {
       job.state = 'cancelled';
       for (const d of job.disks) if (d.state !== 'done') d.state = 'cancelled';
       for (const d of job.disks) this.active.get(`${id}/${d.key}`)?.abort();
+      // Staged bytes of a cancelled import are of no further use (a new POST starts over).
+      setTimeout(() => rmSync(join(this.workDir, id), { recursive: true, force: true }), 200).unref();
       this.save(job);
       this.log.info({ import: id }, 'import cancelled');
     }
@@ -168,7 +186,9 @@ export class ImportService {
     const ctl = new AbortController();
     this.active.set(activeKey, ctl);
     disk.attempts++;
-    Object.assign(disk, { state: 'running', bytesDone: 0, sha256: undefined, error: undefined });
+    const staging = this.staging(job.id, disk.key);
+    const durableAtStart = StagingSink.durableBytes(staging.dir, staging.name, disk.size);
+    Object.assign(disk, { state: 'running', bytesDone: durableAtStart, sha256: undefined, error: undefined });
     job.state = 'running';
     job.error = undefined;
     this.save(job);
@@ -179,6 +199,7 @@ export class ImportService {
       uploadUrl: disk.uploadUrl,
       cookie: disk.cookie,
       thumbprint: disk.thumbprint,
+      staging,
       signal: ctl.signal,
       progress: (p) => {
         if (!mine()) return;
@@ -191,6 +212,7 @@ export class ImportService {
         Object.assign(disk, { state: 'done', bytesDone: disk.size, sha256 });
         if (job.disks.every((d) => d.state === 'done')) job.state = 'done';
         this.save(job);
+        StagingSink.discard(staging.dir, staging.name);
         this.log.info({ import: job.id, disk: disk.key, sha256, jobState: job.state }, 'disk written and verified');
       },
       failed: (err) => {
@@ -198,13 +220,14 @@ export class ImportService {
         this.active.delete(activeKey);
         if (job.state === 'cancelled') return;
         disk.error = err.message;
-        disk.bytesDone = 0;
+        disk.bytesDone = StagingSink.durableBytes(staging.dir, staging.name, disk.size);
+        if (disk.bytesDone > durableAtStart) disk.attempts = 0; // progress was made: not a failure in a row
         if (disk.attempts >= MAX_DISK_ATTEMPTS) {
           disk.state = 'failed';
           job.state = 'failed';
           job.error = `disk ${disk.key} failed ${disk.attempts} times; last: ${err.message}`;
         } else {
-          disk.state = 'waiting'; // the sender reconnects; the PUT restarts from 0
+          disk.state = 'waiting'; // the sender reconnects and continues at the durable prefix
         }
         this.save(job);
         this.log.warn({ import: job.id, disk: disk.key, attempt: disk.attempts, err: err.message }, 'disk reception failed');
@@ -216,6 +239,10 @@ export class ImportService {
     clearInterval(this.flushTimer);
     for (const c of this.active.values()) c.abort();
     this.flush();
+  }
+
+  private staging(id: string, key: string): { dir: string; name: string } {
+    return { dir: join(this.workDir, id), name: createHash('sha256').update(key).digest('hex').slice(0, 32) };
   }
 
   private anyActive(job: ImportJob): boolean {

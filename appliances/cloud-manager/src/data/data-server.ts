@@ -7,14 +7,17 @@ import {
   Logger,
   readHello,
   receiveDisk,
+  StagingSink,
   TlsIdentity,
 } from '@hdm/appliance-common';
 import { DataRefusal, ImportService } from '../control/imports';
 
 /**
  * The data path of cloud-manager: prem-manager connects over mTLS (role prem-manager), names
- * an import and a disk in its HELLO; we answer, then receive the disk into a streaming PUT to
- * the cloud lease URL. One connection carries one disk.
+ * an import and a disk in its HELLO; we answer with the durable prefix we already hold (resume),
+ * receive the rest into the staged image (the Cloud Manager's working disk, StagingSink), and
+ * once complete upload it with one streaming PUT to the cloud lease URL. One connection carries
+ * one disk.
  */
 export class DataServer {
   readonly server: tls.Server;
@@ -62,14 +65,33 @@ export class DataServer {
     }
     const log = this.log.child({ import: hello.jobId, disk: hello.diskKey });
     log.info({ remote, size: lease.size }, 'receiving disk');
-    const sink = new HttpPutSink({ url: lease.uploadUrl, cookie: lease.cookie, thumbprint: lease.thumbprint }, lease.size);
+    let sink: StagingSink | undefined;
     try {
-      await acceptHello(channel, 'cloud-manager', hello);
-      const result = await receiveDisk({ channel, sink, stream: lease.stream, size: lease.size, signal: lease.signal, progress: lease.progress, log });
+      sink = await StagingSink.open(lease.staging.dir, lease.staging.name, lease.size, {
+        commit: async (image) => {
+          const put = new HttpPutSink({ url: lease.uploadUrl, cookie: lease.cookie, thumbprint: lease.thumbprint }, lease.size);
+          try {
+            let left = image.size;
+            while (left > 0) {
+              const buf = await image.next(Math.min(4 << 20, left));
+              left -= buf.length;
+              await put.write(buf);
+            }
+            await put.finish();
+          } catch (err) {
+            await put.abort(err as Error);
+            throw err;
+          }
+          log.info({ bytes: image.size }, 'staged disk uploaded to the lease');
+        },
+      });
+      const startOffset = await acceptHello(channel, 'cloud-manager', hello, { resumeFrom: sink.resumeFrom, features: ['resume'] });
+      if (startOffset > 0) log.info({ resumeFrom: startOffset }, 'resuming disk at its durable prefix');
+      const result = await receiveDisk({ channel, sink, stream: lease.stream, size: lease.size, startOffset, signal: lease.signal, progress: lease.progress, log });
       lease.done(result.sha256);
       await channel.close();
     } catch (err) {
-      await sink.abort(err as Error).catch(() => undefined);
+      await sink?.abort().catch(() => undefined);
       lease.failed(err as Error);
       channel.destroy();
     }

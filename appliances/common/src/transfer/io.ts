@@ -14,8 +14,14 @@ export interface DiskSource {
 export interface DiskSink {
   /** Resolves once the sink accepted the chunk (handed to the file / the HTTP connection). */
   write(chunk: Buffer): Promise<void>;
-  /** All bytes written: flush and confirm (HTTP response 2xx, fsync). */
-  finish(): Promise<void>;
+  /**
+   * All bytes written: flush and confirm (HTTP response 2xx, fsync). A sink that hashed what it
+   * committed (StagingSink) returns that SHA-256 (hex); the receiver then uses it as the
+   * end-to-end digest instead of its own running hash (required when resuming).
+   */
+  finish(): Promise<void | string>;
+  /** Optional: accept `length` bytes of zeros without them being sent (zero chunks). */
+  skip?(length: number): Promise<void>;
   /** Drop the partial copy. */
   abort(reason?: Error): Promise<void>;
 }

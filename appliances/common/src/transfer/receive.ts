@@ -11,6 +11,12 @@ export interface ReceiveDiskOptions {
   sink: DiskSink;
   stream: number;
   size: number;
+  /**
+   * Resume: bytes [0, startOffset) are already durable in the sink (agreed in the HELLO
+   * exchange); the sender continues there. The sink must then return the whole disk's SHA-256
+   * from finish() (StagingSink does). Default 0.
+   */
+  startOffset?: number;
   /** Bytes of out-of-order chunks held while waiting for a resent one. Default 64 MiB. */
   maxBuffered?: number;
   idleTimeoutMs?: number;
@@ -32,7 +38,10 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
   const diskHash = createHash('sha256');
   const pending = new Map<number, Buffer>();
   let pendingBytes = 0;
-  let next = 0;
+  const startOffset = opts.startOffset ?? 0;
+  if (!Number.isSafeInteger(startOffset) || startOffset < 0 || startOffset > size) throw new RangeError(`bad start offset ${startOffset}`);
+  let next = startOffset;
+  if (startOffset > 0) meter.set(startOffset);
   let rejected = 0;
   let cancelled = false;
   const onAbort = (): void => {
@@ -92,8 +101,9 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
       if (f.type === FrameType.DISK_DONE) {
         if (next !== size) throw new Error(`DISK_DONE after ${next} of ${size} bytes`);
         const theirs = String(parseJsonPayload(f).sha256 ?? '');
-        await sink.finish();
-        const digest = diskHash.digest('hex');
+        const committed = await sink.finish();
+        if (typeof committed !== 'string' && startOffset > 0) throw new Error('resumed disk but the sink gave no SHA-256 of the whole disk');
+        const digest = typeof committed === 'string' ? committed : diskHash.digest('hex');
         await channel.sendJson(FrameType.DISK_DONE, { sha256: digest, bytes: size, match: digest === theirs }, FrameFlags.REPLY, stream, size);
         if (digest !== theirs) throw new DiskHashMismatchError(`disk SHA-256 differs: sender ${theirs}, written ${digest}`);
         return { bytes: size, sha256: digest, resends: rejected };

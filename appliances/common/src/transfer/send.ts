@@ -23,6 +23,12 @@ export interface SendDiskOptions {
   maxResends?: number;
   /** Give up when the receiver says nothing for this long. Default 60 s. */
   idleTimeoutMs?: number;
+  /**
+   * Resume: the receiver already holds [0, startOffset) durably (its HELLO reply said so).
+   * Those bytes are still read and hashed here (the disk SHA-256 covers the whole disk) but not
+   * sent. Default 0.
+   */
+  startOffset?: number;
   progress?: ProgressListener;
   signal?: AbortSignal;
   log?: Logger;
@@ -59,7 +65,21 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   const window = Math.max(1, opts.window ?? 8);
   const readConcurrency = Math.max(1, Math.min(window, opts.readConcurrency ?? 4));
   const maxResends = opts.maxResends ?? 5;
-  const chunkCount = Math.ceil(size / chunkSize);
+  const startOffset = opts.startOffset ?? 0;
+  if (!Number.isSafeInteger(startOffset) || startOffset < 0 || startOffset > size) throw new RangeError(`bad start offset ${startOffset}`);
+  // Chunk grid: the resumed prefix [0, startOffset) in chunks that are only hashed, then the
+  // rest from startOffset in chunks that are sent.
+  const prefixCount = Math.ceil(startOffset / chunkSize);
+  const sendCount = Math.ceil((size - startOffset) / chunkSize);
+  const chunkCount = prefixCount + sendCount;
+  const chunkAt = (index: number): { offset: number; length: number } => {
+    if (index < prefixCount) {
+      const offset = index * chunkSize;
+      return { offset, length: Math.min(chunkSize, startOffset - offset) };
+    }
+    const offset = startOffset + (index - prefixCount) * chunkSize;
+    return { offset, length: Math.min(chunkSize, size - offset) };
+  };
   const meter = new ProgressMeter(size, opts.progress);
   const diskHash = createHash('sha256');
 
@@ -92,8 +112,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   const pumpReads = (): void => {
     while (!failure && nextRead < chunkCount && reading < readConcurrency && reading + ready.size + unacked.size < window) {
       const index = nextRead++;
-      const offset = index * chunkSize;
-      const length = Math.min(chunkSize, size - offset);
+      const { offset, length } = chunkAt(index);
       reading++;
       source.read(offset, length).then(
         (buf) => {
@@ -119,9 +138,14 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
         continue;
       }
       ready.delete(nextSend);
-      const offset = nextSend * chunkSize;
+      const { offset } = chunkAt(nextSend);
+      const resumed = nextSend < prefixCount;
       nextSend++;
       diskHash.update(buf);
+      if (resumed) {
+        meter.add(buf.length);
+        continue;
+      }
       const hash = sha256(buf);
       unacked.set(offset, { offset, buf, hash, resends: 0 });
       await channel.send({ type: FrameType.DATA, flags: 0, stream, offset, payload: buf }, hash);
@@ -129,7 +153,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   };
 
   const ackLoop = async (): Promise<void> => {
-    while (!failure && acked < chunkCount) {
+    while (!failure && acked < sendCount) {
       const item = await Promise.race([channel.receive(opts.idleTimeoutMs ?? 60_000), failed]);
       if (item.kind === 'corrupt') throw item.error;
       const f = item.frame;

@@ -15,10 +15,39 @@ export interface DiskHello {
   stream: number;
   diskKey: string;
   size: number;
+  /**
+   * Optional capabilities of the sender (added after protocol 1 shipped; absent = none):
+   * `resume` — it can start at the HELLO reply's `resumeFrom`.
+   */
+  features?: string[];
 }
+
+/** What the receiver answers in its HELLO reply. */
+export interface DiskHelloReply {
+  protocol: number;
+  role: string;
+  jobId: string;
+  diskKey: string;
+  /** Bytes [0, resumeFrom) are durable on the receiver: send from there (only if the sender offered `resume`). */
+  resumeFrom?: number;
+  /** Capabilities the receiver accepted from the sender's list. */
+  features?: string[];
+}
+
+/** Sender capabilities this engine implements. */
+export const SENDER_FEATURES = ['resume'];
 
 /** Client side: HELLO → wait for the HELLO reply (or an ERROR explaining the refusal). */
 export async function helloAsSender(socket: Duplex, hello: Omit<DiskHello, 'protocol'>, timeoutMs = 15_000): Promise<FrameChannel> {
+  return (await openDiskSession(socket, hello, timeoutMs)).channel;
+}
+
+/** Like helloAsSender, and also returns the receiver's reply (resume offset, accepted features). */
+export async function openDiskSession(
+  socket: Duplex,
+  hello: Omit<DiskHello, 'protocol'>,
+  timeoutMs = 15_000,
+): Promise<{ channel: FrameChannel; reply: DiskHelloReply }> {
   const channel = new FrameChannel(socket);
   try {
     await channel.sendJson(FrameType.HELLO, { protocol: PROTOCOL_VERSION, ...hello }, 0, hello.stream);
@@ -32,7 +61,13 @@ export async function helloAsSender(socket: Duplex, hello: Omit<DiskHello, 'prot
     if (f.type !== FrameType.HELLO || !(f.flags & FrameFlags.REPLY)) throw new Error(`expected HELLO reply, got ${FrameType[f.type]}`);
     const reply = parseJsonPayload(f);
     if (reply.protocol !== PROTOCOL_VERSION) throw new Error(`receiver speaks protocol ${String(reply.protocol)}, we speak ${PROTOCOL_VERSION}`);
-    return channel;
+    const resumeFrom = reply.resumeFrom ?? 0;
+    if (!Number.isSafeInteger(resumeFrom) || (resumeFrom as number) < 0 || (resumeFrom as number) > hello.size) {
+      throw new Error(`receiver offered to resume at ${String(reply.resumeFrom)} of a ${hello.size}-byte disk`);
+    }
+    if ((resumeFrom as number) > 0 && !hello.features?.includes('resume')) throw new Error('receiver resumes although we did not offer it');
+    const features = Array.isArray(reply.features) ? reply.features.filter((x): x is string => typeof x === 'string') : [];
+    return { channel, reply: { ...(reply as unknown as DiskHelloReply), resumeFrom: resumeFrom as number, features } };
   } catch (err) {
     channel.destroy();
     throw err;
@@ -52,11 +87,23 @@ export async function readHello(channel: FrameChannel, timeoutMs = 15_000): Prom
     typeof h.jobId === 'string' &&
     typeof h.diskKey === 'string' &&
     Number.isSafeInteger(h.size) && (h.size as number) >= 0 &&
-    Number.isInteger(h.stream) && (h.stream as number) >= 0 && h.stream === f.stream;
+    Number.isInteger(h.stream) && (h.stream as number) >= 0 && h.stream === f.stream &&
+    (h.features === undefined || (Array.isArray(h.features) && h.features.length <= 32 && h.features.every((x) => typeof x === 'string' && x.length <= 64)));
   if (!ok) throw new Error(`malformed HELLO ${JSON.stringify(h).slice(0, 300)}`);
   return h as unknown as DiskHello;
 }
 
-export function acceptHello(channel: FrameChannel, role: string, hello: DiskHello): Promise<void> {
-  return channel.sendJson(FrameType.HELLO, { protocol: PROTOCOL_VERSION, role, jobId: hello.jobId, diskKey: hello.diskKey }, FrameFlags.REPLY, hello.stream);
+/**
+ * Accepts a HELLO. `resumeFrom` (durable bytes on this side) is only offered when the sender
+ * announced `resume`; `features` are the receiver's capabilities, intersected with the sender's.
+ * Returns the offset the sender will start at.
+ */
+export async function acceptHello(channel: FrameChannel, role: string, hello: DiskHello, opts: { resumeFrom?: number; features?: string[] } = {}): Promise<number> {
+  const offered = hello.features ?? [];
+  const features = (opts.features ?? []).filter((x) => offered.includes(x));
+  const resumeFrom = offered.includes('resume') ? (opts.resumeFrom ?? 0) : 0;
+  const reply: Record<string, unknown> = { protocol: PROTOCOL_VERSION, role, jobId: hello.jobId, diskKey: hello.diskKey };
+  if (offered.length) Object.assign(reply, { resumeFrom, features });
+  await channel.sendJson(FrameType.HELLO, reply, FrameFlags.REPLY, hello.stream);
+  return resumeFrom;
 }

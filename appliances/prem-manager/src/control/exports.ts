@@ -78,7 +78,7 @@ function permanent(err: unknown): boolean {
 /**
  * The control plane of prem-manager: export jobs, their state machine, persistence and the
  * retry policy. Disks are sent one after the other; a dropped connection is retried with
- * backoff and restarts that disk from 0 (the cloud PUT cannot resume).
+ * backoff and the disk continues at the durable prefix cloud-manager reports (resume).
  */
 export class ExportService {
   private readonly jobs = new Map<string, ExportJob>();
@@ -210,7 +210,6 @@ export class ExportService {
           if (signal.aborted) return; // cancel() already recorded the state
           const message = (err as Error).message;
           disk.error = message;
-          disk.bytesDone = 0;
           if (permanent(err) || disk.attempts >= this.tuning.maxAttempts) {
             disk.state = 'failed';
             job.state = 'failed';
@@ -222,7 +221,7 @@ export class ExportService {
           disk.state = 'waiting';
           this.save(job);
           const delay = backoffMs(disk.attempts - 1);
-          log.warn({ disk: disk.key, attempt: disk.attempts, retryInMs: delay, err: message }, 'disk transfer interrupted; reconnecting and restarting the disk');
+          log.warn({ disk: disk.key, attempt: disk.attempts, retryInMs: delay, err: message }, 'disk transfer interrupted; reconnecting (the disk continues at what cloud-manager holds durably)');
           try {
             await sleep(delay, signal);
           } catch {

@@ -1,6 +1,7 @@
 import {
   connectMtls,
-  helloAsSender,
+  openDiskSession,
+  SENDER_FEATURES,
   HttpRangeSource,
   Logger,
   ProgressListener,
@@ -28,7 +29,8 @@ export interface ExportDiskRequest {
 /**
  * The data path of prem-manager for one disk and one attempt: mTLS connection to cloud-manager,
  * HELLO naming the import and disk, then the disk read from the export lease URL (ranged GETs)
- * and streamed with sendDisk. The caller retries with backoff; each attempt restarts at 0.
+ * and streamed with sendDisk. The caller retries with backoff; each attempt continues at the
+ * durable prefix cloud-manager reports in its HELLO reply (resume).
  */
 export async function exportDisk(
   identity: TlsIdentity,
@@ -42,12 +44,21 @@ export async function exportDisk(
   const onAbort = (): void => void socket.destroy(new Error('transfer cancelled'));
   opts.signal.addEventListener('abort', onAbort);
   try {
-    const channel = await helloAsSender(socket, { role: 'prem-manager', jobId: disk.jobId, stream: disk.stream, diskKey: disk.key, size: disk.size });
+    const { channel, reply } = await openDiskSession(socket, {
+      role: 'prem-manager',
+      jobId: disk.jobId,
+      stream: disk.stream,
+      diskKey: disk.key,
+      size: disk.size,
+      features: SENDER_FEATURES,
+    });
+    if (reply.resumeFrom) opts.log.info({ resumeFrom: reply.resumeFrom }, 'cloud-manager holds a durable prefix: resuming there');
     try {
       const result = await sendDisk({
         channel,
         source,
         stream: disk.stream,
+        startOffset: reply.resumeFrom,
         chunkSize: opts.chunkSize,
         window: opts.window,
         progress: opts.progress,

@@ -1,0 +1,219 @@
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DiskSink } from './io';
+
+/** What is on disk next to the staged image: `<base>.ckpt` (JSON), written atomically. */
+export interface StagingCheckpoint {
+  version: 1;
+  size: number;
+  /** Bytes [0, durable) of the image are written and fsync'd. */
+  durable: number;
+  updatedAt: string;
+}
+
+export interface StagingOptions {
+  /** Checkpoint (fsync + checkpoint file) after this many new bytes. Default 16 MiB. */
+  checkpointBytes?: number;
+  /** … or after this long since the last checkpoint. Default 1000 ms. */
+  checkpointMs?: number;
+  /**
+   * Where the finished image goes (the lease upload): called by finish() after the image is
+   * complete and durable; it gets a sequential reader of the image. Without it finish() only
+   * makes the image durable.
+   */
+  commit?: (image: StagedImageReader) => Promise<void>;
+}
+
+/** Sequential reader of a complete staged image that hashes what it hands out. */
+export interface StagedImageReader {
+  readonly size: number;
+  /** The next `length` bytes (the last call may ask for fewer than remain: it gets what it asked). */
+  next(length: number): Promise<Buffer>;
+}
+
+/**
+ * The Cloud Manager's working disk: a sparse file under its state dir where a disk is staged
+ * at its offsets, with a checkpoint of the durable prefix. It exists because a vCenter import
+ * lease takes the disk as one streaming PUT without ranges (real NFC has no ranged write
+ * either): a PUT cannot resume, a staged file can. After a dropped connection, a kill -9 or a
+ * reboot, `open` finds the checkpoint, cuts the image back to the durable prefix (truncating
+ * beyond it also zeroes and deallocates whatever a dead process left there) and the sender
+ * continues at `resumeFrom`. Once complete, finish() reads the image back once, hashing it,
+ * into `commit` (the lease PUT) and returns that SHA-256: the end-to-end check covers what the
+ * cloud vCenter received, not just what arrived over the WAN.
+ *
+ * Chunks arrive in offset order (receiveDisk orders them); `skip` advances over a region that
+ * must read as zeros (it already does: everything beyond the durable prefix was truncated).
+ */
+export class StagingSink implements DiskSink {
+  private next: number;
+  private durable: number;
+  private lastCheckpoint = Date.now();
+  private closed = false;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    private readonly base: string,
+    readonly size: number,
+    readonly resumeFrom: number,
+    private readonly opts: StagingOptions,
+  ) {
+    this.next = resumeFrom;
+    this.durable = resumeFrom;
+  }
+
+  /** Opens (or creates) the staged image `<dir>/<name>.img` of a disk of `size` bytes. */
+  static async open(dir: string, name: string, size: number, opts: StagingOptions = {}): Promise<StagingSink> {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const base = join(dir, name);
+    const ckpt = readCheckpoint(base);
+    const resumeFrom = ckpt && ckpt.size === size ? Math.min(ckpt.durable, size) : 0;
+    const fh = await open(`${base}.img`, resumeFrom > 0 ? 'r+' : 'w', 0o600);
+    try {
+      const st = await fh.stat();
+      if (resumeFrom > st.size) throw new Error(`staged image ${base}.img has ${st.size} bytes, checkpoint says ${resumeFrom} are durable`);
+      await fh.truncate(resumeFrom);
+      await fh.truncate(size);
+      await fh.sync();
+      writeCheckpoint(base, { version: 1, size, durable: resumeFrom, updatedAt: new Date().toISOString() });
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw err;
+    }
+    return new StagingSink(fh, base, size, resumeFrom, opts);
+  }
+
+  /** The durable prefix recorded for `<dir>/<name>` (0 when nothing is staged). */
+  static durableBytes(dir: string, name: string, size: number): number {
+    const c = readCheckpoint(join(dir, name));
+    return c && c.size === size ? Math.min(c.durable, size) : 0;
+  }
+
+  /** Removes the staged image and its checkpoint. */
+  static discard(dir: string, name: string): void {
+    for (const ext of ['.img', '.ckpt']) rmSync(join(dir, `${name}${ext}`), { force: true });
+  }
+
+  /** Bytes accepted so far (written, not necessarily durable). */
+  get written(): number {
+    return this.next;
+  }
+
+  get durableBytes(): number {
+    return this.durable;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.closed) throw new Error('staging sink closed');
+    if (this.next + chunk.length > this.size) throw new RangeError(`write ${this.next}+${chunk.length} beyond ${this.size}`);
+    let at = 0;
+    while (at < chunk.length) at += (await this.fh.write(chunk, at, chunk.length - at, this.next + at)).bytesWritten;
+    this.next += chunk.length;
+    await this.maybeCheckpoint();
+  }
+
+  /** Accepts `length` bytes of zeros without writing them (the region is a hole already). */
+  async skip(length: number): Promise<void> {
+    if (this.next + length > this.size) throw new RangeError(`skip ${this.next}+${length} beyond ${this.size}`);
+    this.next += length;
+    await this.maybeCheckpoint();
+  }
+
+  /** fsync + checkpoint of everything written so far. */
+  async checkpoint(): Promise<void> {
+    if (this.next === this.durable) return;
+    await this.fh.sync();
+    const written = this.next;
+    writeCheckpoint(this.base, { version: 1, size: this.size, durable: written, updatedAt: new Date().toISOString() });
+    this.durable = written;
+    this.lastCheckpoint = Date.now();
+  }
+
+  /** The image is complete: make it durable, read it back into `commit`, return its SHA-256 (hex). */
+  async finish(): Promise<string> {
+    if (this.next !== this.size) throw new Error(`staged ${this.next} of ${this.size} bytes`);
+    await this.checkpoint();
+    const hash = createHash('sha256');
+    let pos = 0;
+    const reader: StagedImageReader = {
+      size: this.size,
+      next: async (length: number) => {
+        const n = Math.min(length, this.size - pos);
+        const buf = Buffer.allocUnsafe(n);
+        let at = 0;
+        while (at < n) {
+          const { bytesRead } = await this.fh.read(buf, at, n - at, pos + at);
+          if (bytesRead === 0) throw new Error(`staged image ended at ${pos + at} of ${this.size}`);
+          at += bytesRead;
+        }
+        pos += n;
+        hash.update(buf);
+        return buf;
+      },
+    };
+    try {
+      if (this.opts.commit) await this.opts.commit(reader);
+      while (pos < this.size) await reader.next(4 << 20); // hash whatever commit did not read
+    } finally {
+      await this.close();
+    }
+    return hash.digest('hex');
+  }
+
+  /** Keeps what was written (checkpointed for the next attempt) and closes. */
+  async abort(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.checkpoint();
+    } finally {
+      await this.close();
+    }
+  }
+
+  private async maybeCheckpoint(): Promise<void> {
+    const bytes = this.opts.checkpointBytes ?? 16 << 20;
+    const ms = this.opts.checkpointMs ?? 1000;
+    if (this.next - this.durable >= bytes || (this.next > this.durable && Date.now() - this.lastCheckpoint >= ms) || this.next === this.size) {
+      await this.checkpoint();
+    }
+  }
+
+  private async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
+  }
+}
+
+function readCheckpoint(base: string): StagingCheckpoint | undefined {
+  try {
+    const c = JSON.parse(readFileSync(`${base}.ckpt`, 'utf8')) as StagingCheckpoint;
+    if (c.version === 1 && Number.isSafeInteger(c.size) && Number.isSafeInteger(c.durable) && c.durable >= 0) return c;
+  } catch {
+    /* none or unreadable: start over */
+  }
+  return undefined;
+}
+
+/** temp file + fsync + rename + fsync of the directory: a crash leaves the old or the new checkpoint. */
+function writeCheckpoint(base: string, c: StagingCheckpoint): void {
+  const file = `${base}.ckpt`;
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify(c));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  const dir = base.slice(0, base.lastIndexOf('/')) || '/';
+  const dfd = openSync(dir, 'r');
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
+}
