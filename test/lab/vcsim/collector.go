@@ -15,7 +15,9 @@ package main
 //     was lost with its connection) gets again the answer that followed it, so the client
 //     resumes exactly after the last change it saw. The last versionLog answers are kept; an
 //     unknown, future or forgotten version is InvalidCollectorVersion, as vCenter answers
-//     (the client then starts over with version ""). vcsim answered "-" for every version.
+//     (the client then starts over with version ""). WaitOptions.maxObjectUpdates splits an
+//     answer into several of at most that many object updates, all but the last `truncated`,
+//     each with its own version: the initial state of a big inventory comes in pages. vcsim answered "-" for every version.
 
 import (
 	"bytes"
@@ -24,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"sync"
@@ -205,16 +208,87 @@ func (v *vcenter) waitVersioned(w http.ResponseWriter, r *http.Request, c call, 
 	rec := v.record(r)
 	out := rec.Body.Bytes()
 	if rec.Code == http.StatusOK && bytes.Contains(out, []byte("<returnval")) {
+		parts := [][]byte{out}
+		if max := maxObjectUpdates(body); max > 0 {
+			parts = splitUpdates(out, max)
+		}
 		cs.mu.Lock()
-		st.latest++
-		n := st.latest
-		out = versionRE.ReplaceAll(out, []byte("<version>"+strconv.Itoa(n)+"</version>"))
-		st.answers[n] = out
-		delete(st.answers, n-versionLog)
+		for i, part := range parts {
+			st.latest++
+			n := st.latest
+			parts[i] = versionRE.ReplaceAll(part, []byte("<version>"+strconv.Itoa(n)+"</version>"))
+			st.answers[n] = parts[i]
+			delete(st.answers, n-versionLog)
+		}
 		cs.mu.Unlock()
-		rec.Body = bytes.NewBuffer(out)
+		rec.Body = bytes.NewBuffer(parts[0])
 	}
 	copyRecorded(w, rec)
+}
+
+var maxObjectUpdatesRE = regexp.MustCompile(`<maxObjectUpdates[^>]*>\s*(\d+)\s*</maxObjectUpdates>`)
+
+func maxObjectUpdates(body []byte) int {
+	m := maxObjectUpdatesRE.FindSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// splitUpdates cuts a WaitForUpdatesEx answer into answers of at most max object updates each,
+// all but the last marked truncated (WaitOptions.maxObjectUpdates): the client reads the next
+// one with the version of the previous, as from vCenter.
+func splitUpdates(answer []byte, max int) [][]byte {
+	var env struct {
+		Res *types.WaitForUpdatesExResponse `xml:"Body>WaitForUpdatesExResponse"`
+	}
+	d := xml.NewDecoder(bytes.NewReader(answer))
+	d.TypeFunc = types.TypeFunc()
+	if err := d.Decode(&env); err != nil || env.Res == nil || env.Res.Returnval == nil {
+		return [][]byte{answer}
+	}
+	var sets []*types.UpdateSet
+	cur := &types.UpdateSet{Version: "-"}
+	count := 0
+	for _, fs := range env.Res.Returnval.FilterSet {
+		objs := fs.ObjectSet
+		for len(objs) > 0 {
+			if count == max {
+				sets = append(sets, cur)
+				cur = &types.UpdateSet{Version: "-"}
+				count = 0
+			}
+			n := max - count
+			if n > len(objs) {
+				n = len(objs)
+			}
+			part := fs
+			part.ObjectSet = objs[:n]
+			objs = objs[n:]
+			if l := len(cur.FilterSet); l > 0 && cur.FilterSet[l-1].Filter == fs.Filter {
+				cur.FilterSet[l-1].ObjectSet = append(cur.FilterSet[l-1].ObjectSet, part.ObjectSet...)
+			} else {
+				cur.FilterSet = append(cur.FilterSet, part)
+			}
+			count += n
+		}
+	}
+	sets = append(sets, cur)
+	if len(sets) == 1 {
+		return [][]byte{answer}
+	}
+	out := make([][]byte, len(sets))
+	for i, set := range sets {
+		if i < len(sets)-1 {
+			set.Truncated = types.NewBool(true)
+		}
+		rec := httptest.NewRecorder()
+		writeResult(rec, &types.WaitForUpdatesExResponse{Returnval: set})
+		out[i] = rec.Body.Bytes()
+	}
+	return out
 }
 
 func requestVersion(method string, body []byte) string {

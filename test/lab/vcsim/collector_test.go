@@ -171,6 +171,28 @@ func TestWaitForUpdatesExVersions(t *testing.T) {
 	if err != nil || third == nil || third.Version != "3" || !hasChange(third, app.Reference(), "runtime.powerState", "poweredOff") {
 		t.Fatalf("after power off: %v %+v", err, third)
 	}
+	// maxObjectUpdates pages an answer: truncated parts, one version each.
+	pc2, err := property.DefaultCollector(c.Client).Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc2.CreateFilter(ctx, types.CreateFilter{Spec: spec}); err != nil {
+		t.Fatal(err)
+	}
+	three := int32(3)
+	secs := int32(5)
+	res, err := methods.WaitForUpdatesEx(ctx, c.Client, &types.WaitForUpdatesEx{This: pc2.Reference(),
+		Options: &types.WaitOptions{MaxWaitSeconds: &secs, MaxObjectUpdates: three}})
+	if err != nil || res.Returnval == nil || res.Returnval.Version != "1" || res.Returnval.Truncated == nil || !*res.Returnval.Truncated ||
+		len(res.Returnval.FilterSet[0].ObjectSet) != 3 {
+		t.Fatalf("first part: %v %+v", err, res)
+	}
+	res, err = methods.WaitForUpdatesEx(ctx, c.Client, &types.WaitForUpdatesEx{This: pc2.Reference(), Version: "1",
+		Options: &types.WaitOptions{MaxWaitSeconds: &secs, MaxObjectUpdates: three}})
+	if err != nil || res.Returnval == nil || res.Returnval.Version != "2" || (res.Returnval.Truncated != nil && *res.Returnval.Truncated) ||
+		len(res.Returnval.FilterSet[0].ObjectSet) != 1 {
+		t.Fatalf("last part: %v %+v", err, res)
+	}
 	for _, bad := range []string{"7", "abc", "-"} {
 		_, err := wait(bad, 1)
 		if _, ok := faultOf(t, err).(types.InvalidCollectorVersion); !ok {

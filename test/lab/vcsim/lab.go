@@ -40,6 +40,7 @@ type Options struct {
 	Password string
 	DataDir  string // datastore directory and extensions.json live here
 	DiskMiB  int    // size of app-01's disk
+	VMs      int    // -vms: scale VMs added to the prem site (scale.go)
 	CertFile string // PEM; empty = self-signed
 	KeyFile  string
 }
@@ -61,6 +62,7 @@ type vmSpec struct {
 	poweredOn bool
 	memoryMB  int32
 	cpus      int32
+	sparse    bool // scale VM: sparse flat extent, no content (scale.go)
 }
 
 // Lab is a running simulated vCenter.
@@ -102,7 +104,7 @@ type siteNames struct {
 func namesFor(site string, opts Options) (siteNames, error) {
 	switch site {
 	case "prem":
-		return siteNames{
+		names := siteNames{
 			dc: "prem-dc", cluster: "prem-cluster", ds: "prem-ds",
 			hosts: []string{"prem-esx-01", "prem-esx-02"},
 			vms: []vmSpec{
@@ -111,7 +113,9 @@ func namesFor(site string, opts Options) (siteNames, error) {
 				{name: "web-01", diskMiB: 32, poweredOn: true, memoryMB: 2048, cpus: 1},
 				{name: "web-02", diskMiB: 32, poweredOn: false, memoryMB: 2048, cpus: 1},
 			},
-		}, nil
+		}
+		names.vms = append(names.vms, scaleVMs(opts.VMs)...)
+		return names, nil
 	case "cloud":
 		return siteNames{
 			dc: "cloud-dc", cluster: "cloud-cluster", ds: "cloud-ds",
@@ -400,7 +404,11 @@ func createVM(ctx context.Context, c *vim25.Client, spec vmSpec, dsName string, 
 		vd := d.(*types.VirtualDisk)
 		var p object.DatastorePath
 		p.FromString(vd.Backing.(*types.VirtualDiskFlatVer2BackingInfo).FileName)
-		if err := writeDisk(filepath.Join(dsDir, filepath.FromSlash(p.Path)), spec.name, vd.CapacityInBytes); err != nil {
+		write := writeDisk
+		if spec.sparse {
+			write = writeSparseDisk
+		}
+		if err := write(filepath.Join(dsDir, filepath.FromSlash(p.Path)), spec.name, vd.CapacityInBytes); err != nil {
 			return err
 		}
 	}

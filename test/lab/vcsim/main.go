@@ -42,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Password, "password", def.Password, "its password")
 	fs.StringVar(&opts.DataDir, "data-dir", "", "directory for the datastore and extensions.json (default .hdm-lab/vcsim/<site>)")
 	fs.IntVar(&opts.DiskMiB, "disk-mib", def.DiskMiB, "size of app-01's disk in MiB (prem)")
+	fs.IntVar(&opts.VMs, "vms", 0, "scale model: this many more VMs on the prem site (scale-vm-0001 ...)")
 	fs.StringVar(&opts.CertFile, "cert", "", "PEM certificate to serve (default: self-signed)")
 	fs.StringVar(&opts.KeyFile, "key", "", "PEM private key of -cert")
 	if err := fs.Parse(args); err != nil {
@@ -60,6 +61,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if opts.DiskMiB <= 0 {
 		fmt.Fprintf(stderr, "hdm-vcsim: -disk-mib must be positive, got %d\n", opts.DiskMiB)
+		return 2
+	}
+	if opts.VMs < 0 {
+		fmt.Fprintf(stderr, "hdm-vcsim: -vms must not be negative, got %d\n", opts.VMs)
 		return 2
 	}
 	if (opts.CertFile == "") != (opts.KeyFile == "") {
