@@ -48,6 +48,7 @@ type vcenter struct {
 	leases             *nfcLeases
 	collectors         *collectors   // paging tokens and update versions (collector.go)
 	client             *vim25.Client // in-process, for the harness's own changes
+	extras             *labExtras    // guest operations and CBT (guest_cbt_intercept.go); set by startLab
 	ctx                context.Context
 }
 
@@ -66,6 +67,8 @@ func (v *vcenter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		v.serveUICloneTicket(w, r)
 	case strings.HasPrefix(r.URL.Path, "/nfc/"):
 		v.serveNFC(w, r)
+	case r.URL.Path == "/guestFile" && v.extras != nil:
+		v.extras.guests.serveGuestFile(w, r)
 	case strings.HasPrefix(r.URL.Path, "/folder/") || r.URL.Path == "/folder":
 		if !v.folderAuthorized(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="VMware HTTP server"`)
@@ -127,6 +130,9 @@ func (v *vcenter) serveSDK(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if v.serveExtras(w, r, c, body, authed) {
+		return
+	}
 	switch c.name {
 	case "RetrievePropertiesEx":
 		v.retrieveEx(w, r, c, body)

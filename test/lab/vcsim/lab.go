@@ -223,7 +223,12 @@ func startLab(site string, opts Options) (lab *Lab, err error) {
 	// through the harness's own vCenter behaviour (intercept.go: sessions, disabled methods,
 	// ExportVm, NFC, authenticated /folder), then to vcsim.
 	l.closing = make(chan struct{})
-	srv.Config.Handler = newStrictHandler(newVcenter(srv.Config.Handler, opts, l.Thumbprint, c), l.closing)
+	vc := newVcenter(srv.Config.Handler, opts, l.Thumbprint, c)
+	if vc.extras, err = newLabExtras(dataDir, l.closing); err != nil { // guest roots, CBT
+		srv.Close()
+		return nil, fmt.Errorf("lab guests: %w", err)
+	}
+	srv.Config.Handler = newStrictHandler(vc, l.closing)
 	l.server = srv
 
 	u := *srv.URL
