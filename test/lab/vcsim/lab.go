@@ -28,8 +28,8 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
-	// Side effects: PBM on /pbm and the vAPI REST endpoints (content library) on /rest.
-	_ "github.com/vmware/govmomi/pbm/simulator"
+	// Side effects: the vAPI REST endpoints (content library) on /rest. PBM on /pbm is the
+	// lab's own (pbm.go), not govmomi's pbm/simulator: do not import that package.
 	_ "github.com/vmware/govmomi/vapi/simulator"
 )
 
@@ -201,6 +201,8 @@ func startLab(site string, opts Options) (lab *Lab, err error) {
 		return nil, err
 	}
 	installTaskManager()
+	installAlarmManager()    // alarm_manager.go
+	installIoFilterManager() // io_filter_manager.go
 
 	ctx := context.Background()
 	c, err := vim25.NewClient(ctx, m.Service) // in-process, privileged, not strict
@@ -228,7 +230,7 @@ func startLab(site string, opts Options) (lab *Lab, err error) {
 		srv.Close()
 		return nil, fmt.Errorf("lab guests: %w", err)
 	}
-	srv.Config.Handler = newStrictHandler(vc, l.closing)
+	srv.Config.Handler = newStrictHandler(newHdmServices(vc), l.closing) // hdm_services.go: alarms, PBM
 	l.server = srv
 
 	u := *srv.URL
