@@ -33,3 +33,5 @@ export { VcenterPool, VcenterEndpoint, VsphereModuleOptions, VSPHERE_OPTIONS } f
 export { VsphereModule } from './vsphere.module';
 export { probeThumbprint } from './soap/certificate-probe';
 export { VcenterSessionStore, VCENTER_SESSION_STORE } from './vcenter-pool';
+export { UserSessionPool, UserSessionPoolOptions, UserVimSession, UI_CLONE_TICKET_PATH } from './session/user-sessions';
+export * from './property/inventory-cache';
