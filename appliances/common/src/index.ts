@@ -9,6 +9,7 @@ export * from './transfer/send';
 export * from './transfer/receive';
 export * from './transfer/session';
 export * from './transfer/staging';
+export * from './transfer/chunk-codec';
 export * from './log/logger';
 export * from './testing/test-ca';
 export * from './service/config';

@@ -1,11 +1,13 @@
 import type * as tls from 'node:tls';
 import {
   acceptHello,
+  ChunkIndex,
   createMtlsServer,
   FrameChannel,
   HttpPutSink,
   Logger,
   readHello,
+  RECEIVER_FEATURES,
   receiveDisk,
   StagingSink,
   TlsIdentity,
@@ -85,9 +87,9 @@ export class DataServer {
           log.info({ bytes: image.size }, 'staged disk uploaded to the lease');
         },
       });
-      const startOffset = await acceptHello(channel, 'cloud-manager', hello, { resumeFrom: sink.resumeFrom, features: ['resume'] });
+      const startOffset = await acceptHello(channel, 'cloud-manager', hello, { resumeFrom: sink.resumeFrom, features: RECEIVER_FEATURES });
       if (startOffset > 0) log.info({ resumeFrom: startOffset }, 'resuming disk at its durable prefix');
-      const result = await receiveDisk({ channel, sink, stream: lease.stream, size: lease.size, startOffset, signal: lease.signal, progress: lease.progress, log });
+      const result = await receiveDisk({ channel, sink, stream: lease.stream, size: lease.size, startOffset, index: new ChunkIndex(), signal: lease.signal, progress: lease.progress, log });
       lease.done(result.sha256);
       await channel.close();
     } catch (err) {

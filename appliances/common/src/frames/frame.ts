@@ -40,6 +40,12 @@ export const FrameFlags = {
   NACK: 1 << 0,
   /** On HELLO/DISK_DONE: this is the answer of the receiving side. */
   REPLY: 1 << 1,
+  /** On DATA: the chunk is zeros; payload = u32 length (feature `zero`). */
+  ZERO: 1 << 2,
+  /** On DATA: payload = raw deflate of the chunk (feature `deflate`). */
+  DEFLATE: 1 << 3,
+  /** On DATA: payload = SHA-256 + u32 length of a chunk sent earlier in the job (feature `dedup`). */
+  DEDUP: 1 << 4,
 } as const;
 
 export interface FrameHeader {

@@ -22,6 +22,10 @@ export interface DiskSink {
   finish(): Promise<void | string>;
   /** Optional: accept `length` bytes of zeros without them being sent (zero chunks). */
   skip?(length: number): Promise<void>;
+  /** Optional: read back bytes already written (the receiver's dedup index copies from them). */
+  read?(offset: number, length: number): Promise<Buffer>;
+  /** True when finish() returns the SHA-256 of the whole disk (the receiver then keeps no running hash). */
+  readonly hashesOnFinish?: boolean;
   /** Drop the partial copy. */
   abort(reason?: Error): Promise<void>;
 }

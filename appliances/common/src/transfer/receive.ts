@@ -3,6 +3,7 @@ import { FrameFlags, FrameType, parseJsonPayload } from '../frames/frame';
 import type { Logger } from '../log/logger';
 import { FrameChannel, PeerError } from './channel';
 import type { DiskSink } from './io';
+import { ChunkDecodeError, ChunkIndex, decodeChunk, DecodedChunk, zeroBuffer } from './chunk-codec';
 import { ProgressListener, ProgressMeter } from './progress';
 import { DiskHashMismatchError, DiskResult, MAX_CHUNK } from './send';
 
@@ -17,6 +18,8 @@ export interface ReceiveDiskOptions {
    * from finish() (StagingSink does). Default 0.
    */
   startOffset?: number;
+  /** The job's chunk index (feature `dedup`; needs a sink that can `read`). */
+  index?: ChunkIndex;
   /** Bytes of out-of-order chunks held while waiting for a resent one. Default 64 MiB. */
   maxBuffered?: number;
   idleTimeoutMs?: number;
@@ -36,7 +39,12 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
   const maxBuffered = opts.maxBuffered ?? 64 << 20;
   const meter = new ProgressMeter(size, opts.progress);
   const diskHash = createHash('sha256');
-  const pending = new Map<number, Buffer>();
+  type Chunk = DecodedChunk & { hash?: Buffer };
+  const pending = new Map<number, Chunk>();
+  const chunkLength = (c: Chunk): number => (c.kind === 'zero' ? c.length : c.data.length);
+  const runningHash = !sink.hashesOnFinish;
+  const index = opts.index && sink.read ? opts.index : undefined;
+  const readBack = sink.read?.bind(sink);
   let pendingBytes = 0;
   const startOffset = opts.startOffset ?? 0;
   if (!Number.isSafeInteger(startOffset) || startOffset < 0 || startOffset > size) throw new RangeError(`bad start offset ${startOffset}`);
@@ -51,10 +59,17 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
   opts.signal?.addEventListener('abort', onAbort);
   if (opts.signal?.aborted) onAbort();
 
-  const accept = async (offset: number, buf: Buffer): Promise<void> => {
-    await sink.write(buf);
-    diskHash.update(buf);
-    next = offset + buf.length;
+  const accept = async (offset: number, c: Chunk): Promise<void> => {
+    if (c.kind === 'zero') {
+      if (sink.skip) await sink.skip(c.length);
+      else await sink.write(zeroBuffer(c.length));
+      if (runningHash) diskHash.update(zeroBuffer(c.length));
+    } else {
+      await sink.write(c.data);
+      if (runningHash) diskHash.update(c.data);
+      if (index && readBack) index.add(c.hash ?? createHash('sha256').update(c.data).digest(), c.data.length, offset, readBack);
+    }
+    next = offset + chunkLength(c);
     meter.set(next);
     await channel.send({ type: FrameType.ACK, flags: 0, stream, offset, payload: Buffer.alloc(0) });
   };
@@ -78,23 +93,35 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
       if (f.type === FrameType.CLOSE) throw new Error('sender closed the connection mid-disk');
       if (f.stream !== stream) throw new Error(`frame for stream ${f.stream}, expected ${stream}`);
       if (f.type === FrameType.DATA) {
-        const end = f.offset + f.payload.length;
-        if (f.payload.length === 0 || f.payload.length > MAX_CHUNK || end > size) {
-          throw new Error(`DATA frame ${f.offset}+${f.payload.length} outside the disk (${size} bytes)`);
-        }
         if (f.offset < next || pending.has(f.offset)) continue; // duplicate of an accepted chunk
+        let chunk: Chunk;
+        try {
+          const d = await decodeChunk(f.flags, f.payload, MAX_CHUNK, index?.lookup);
+          chunk = d.kind === 'data' && f.flags === 0 ? { ...d, hash: f.sha256 } : d;
+        } catch (err) {
+          if (!(err instanceof ChunkDecodeError)) throw err;
+          rejected++;
+          opts.log?.warn({ stream, offset: f.offset, flags: f.flags, err: err.message }, 'chunk could not be decoded: re-requesting it plain');
+          await channel.send({ type: FrameType.ACK, flags: FrameFlags.NACK, stream, offset: f.offset, payload: Buffer.alloc(0) });
+          continue;
+        }
+        const length = chunkLength(chunk);
+        const end = f.offset + length;
+        if (length === 0 || length > MAX_CHUNK || end > size) {
+          throw new Error(`DATA frame ${f.offset}+${length} outside the disk (${size} bytes)`);
+        }
         if (f.offset === next) {
-          await accept(f.offset, f.payload);
-          let buf: Buffer | undefined;
-          while ((buf = pending.get(next))) {
+          await accept(f.offset, chunk);
+          let c: Chunk | undefined;
+          while ((c = pending.get(next))) {
             pending.delete(next);
-            pendingBytes -= buf.length;
-            await accept(next, buf);
+            pendingBytes -= chunkLength(c);
+            await accept(next, c);
           }
         } else {
-          pendingBytes += f.payload.length;
+          pendingBytes += length;
           if (pendingBytes > maxBuffered) throw new Error(`more than ${maxBuffered} bytes out of order`);
-          pending.set(f.offset, f.payload);
+          pending.set(f.offset, chunk);
         }
         continue;
       }
@@ -102,7 +129,7 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
         if (next !== size) throw new Error(`DISK_DONE after ${next} of ${size} bytes`);
         const theirs = String(parseJsonPayload(f).sha256 ?? '');
         const committed = await sink.finish();
-        if (typeof committed !== 'string' && startOffset > 0) throw new Error('resumed disk but the sink gave no SHA-256 of the whole disk');
+        if (typeof committed !== 'string' && (startOffset > 0 || !runningHash)) throw new Error('resumed disk but the sink gave no SHA-256 of the whole disk');
         const digest = typeof committed === 'string' ? committed : diskHash.digest('hex');
         await channel.sendJson(FrameType.DISK_DONE, { sha256: digest, bytes: size, match: digest === theirs }, FrameFlags.REPLY, stream, size);
         if (digest !== theirs) throw new DiskHashMismatchError(`disk SHA-256 differs: sender ${theirs}, written ${digest}`);

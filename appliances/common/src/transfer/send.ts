@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { FrameFlags, FrameType, parseJsonPayload, sha256 } from '../frames/frame';
+import { webcrypto } from 'node:crypto';
+import { FrameFlags, FrameType, HEADER_SIZE, parseJsonPayload } from '../frames/frame';
+import { CompressionPolicy, deflateChunk, isAllZero, SentChunks, u32 } from './chunk-codec';
 import type { Logger } from '../log/logger';
 import { FrameChannel, PeerError } from './channel';
 import type { DiskSource } from './io';
@@ -29,6 +31,15 @@ export interface SendDiskOptions {
    * sent. Default 0.
    */
   startOffset?: number;
+  /**
+   * Encodings the receiver accepted in its HELLO reply (`zero`, `deflate`, `dedup`); none by
+   * default. See chunk-codec.ts.
+   */
+  features?: string[];
+  /** What the receiver has indexed, shared by the disks of one job (feature `dedup`). */
+  sentChunks?: SentChunks;
+  /** Adaptive compression policy (feature `deflate`); a fresh one per disk by default. */
+  compression?: CompressionPolicy;
   progress?: ProgressListener;
   signal?: AbortSignal;
   log?: Logger;
@@ -39,6 +50,30 @@ export interface DiskResult {
   /** SHA-256 of the whole disk, lowercase hex. */
   sha256: string;
   resends: number;
+  /** Sender only: what the reductions did. `wireBytes` = frame headers + payloads of DATA frames. */
+  stats?: SendStats;
+}
+
+export interface SendStats {
+  /** Bytes read from the source (incl. a resumed prefix, which is read for the disk hash). */
+  bytesRead: number;
+  /** Logical bytes of the chunks sent (excludes the resumed prefix). */
+  bytesSent: number;
+  wireBytes: number;
+  zeroBytes: number;
+  dedupBytes: number;
+  /** Logical bytes sent deflated, and their size on the wire. */
+  deflatedBytes: number;
+  deflatedWire: number;
+  resentBytes: number;
+}
+
+interface Prepared {
+  buf: Buffer;
+  /** SHA-256 of the plain chunk (frame hash when sent plain, dedup key). */
+  hash: Buffer;
+  zero: boolean;
+  deflated?: Buffer;
 }
 
 export class DiskHashMismatchError extends Error {
@@ -48,7 +83,7 @@ export class DiskHashMismatchError extends Error {
 interface InFlight {
   offset: number;
   buf: Buffer;
-  hash: Buffer;
+  hash?: Buffer;
   resends: number;
 }
 
@@ -86,7 +121,29 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   let nextRead = 0; // index of the next chunk to read
   let nextSend = 0; // index of the next chunk to send (in order)
   let reading = 0;
-  const ready = new Map<number, Buffer>(); // read, not yet sent
+  const ready = new Map<number, Prepared>(); // read and prepared, not yet sent
+  const features = new Set(opts.features ?? []);
+  const policy = opts.compression ?? new CompressionPolicy();
+  const sentChunks = features.has('dedup') ? (opts.sentChunks ?? new SentChunks()) : undefined;
+  const stats: SendStats = { bytesRead: 0, bytesSent: 0, wireBytes: 0, zeroBytes: 0, dedupBytes: 0, deflatedBytes: 0, deflatedWire: 0, resentBytes: 0 };
+  const wireStart = performance.now();
+  /**
+   * Off the main thread where possible: the chunk hash (WebCrypto digest runs in libuv's pool)
+   * and compression (zlib async, same pool). The whole-disk hash stays sequential, in sendLoop.
+   */
+  const prepare = async (index: number, buf: Buffer): Promise<Prepared> => {
+    stats.bytesRead += buf.length;
+    if (index < prefixCount) return { buf, hash: Buffer.alloc(0), zero: false };
+    if (features.has('zero') && isAllZero(buf)) return { buf, hash: Buffer.alloc(0), zero: true };
+    const hashing = webcrypto.subtle.digest('SHA-256', buf).then((d) => Buffer.from(d));
+    let deflated: Buffer | undefined;
+    if (features.has('deflate') && policy.shouldTry()) {
+      const t0 = performance.now();
+      const out = await deflateChunk(buf, policy.opts.level ?? 1);
+      if (policy.record(buf.length, out.length, performance.now() - t0)) deflated = out;
+    }
+    return { buf, hash: await hashing, zero: false, deflated };
+  };
   const unacked = new Map<number, InFlight>(); // by offset
   let acked = 0;
   let resends = 0;
@@ -114,10 +171,10 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
       const index = nextRead++;
       const { offset, length } = chunkAt(index);
       reading++;
-      source.read(offset, length).then(
-        (buf) => {
+      source.read(offset, length).then((buf) => prepare(index, buf)).then(
+        (p) => {
           reading--;
-          ready.set(index, buf);
+          ready.set(index, p);
           poke();
         },
         (err: Error) => {
@@ -132,11 +189,12 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   const sendLoop = async (): Promise<void> => {
     while (!failure && nextSend < chunkCount) {
       pumpReads();
-      const buf = ready.get(nextSend);
-      if (!buf) {
+      const p = ready.get(nextSend);
+      if (!p) {
         await new Promise<void>((r) => (wake = r));
         continue;
       }
+      const buf = p.buf;
       ready.delete(nextSend);
       const { offset } = chunkAt(nextSend);
       const resumed = nextSend < prefixCount;
@@ -146,9 +204,38 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
         meter.add(buf.length);
         continue;
       }
-      const hash = sha256(buf);
+      // The plain chunk is kept until ACKed: a NACK (transit damage, or an encoding the receiver
+      // could not resolve) resends it plain.
+      const hash = p.hash.length ? p.hash : undefined;
       unacked.set(offset, { offset, buf, hash, resends: 0 });
-      await channel.send({ type: FrameType.DATA, flags: 0, stream, offset, payload: buf }, hash);
+      stats.bytesSent += buf.length;
+      let flags = 0;
+      let payload = buf;
+      let payloadHash = hash;
+      if (p.zero) {
+        flags = FrameFlags.ZERO;
+        payload = u32(buf.length);
+        payloadHash = undefined;
+        stats.zeroBytes += buf.length;
+      } else if (sentChunks && hash && sentChunks.has(hash)) {
+        flags = FrameFlags.DEDUP;
+        payload = Buffer.concat([hash, u32(buf.length)]);
+        payloadHash = undefined;
+        stats.dedupBytes += buf.length;
+      } else {
+        if (p.deflated) {
+          flags = FrameFlags.DEFLATE;
+          payload = p.deflated;
+          payloadHash = undefined;
+          stats.deflatedBytes += buf.length;
+          stats.deflatedWire += payload.length;
+        }
+        if (sentChunks && hash) sentChunks.add(hash);
+      }
+      stats.wireBytes += HEADER_SIZE + payload.length;
+      const secs = (performance.now() - wireStart) / 1000;
+      if (secs > 0.5) policy.linkRate = stats.wireBytes / secs;
+      await channel.send({ type: FrameType.DATA, flags, stream, offset, payload }, payloadHash);
     }
   };
 
@@ -169,6 +256,8 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
         if (++c.resends > maxResends) throw new Error(`chunk at ${c.offset} rejected ${c.resends} times`);
         resends++;
         opts.log?.warn({ stream, offset: c.offset }, 'receiver rejected a chunk; resending');
+        stats.resentBytes += c.buf.length;
+        stats.wireBytes += HEADER_SIZE + c.buf.length;
         await channel.send({ type: FrameType.DATA, flags: 0, stream, offset: c.offset, payload: c.buf }, c.hash);
         continue;
       }
@@ -199,7 +288,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
     const theirs = String(parseJsonPayload(f).sha256 ?? '');
     if (theirs !== digest) throw new DiskHashMismatchError(`disk SHA-256 differs: sent ${digest}, receiver wrote ${theirs}`);
     meter.set(size);
-    return { bytes: size, sha256: digest, resends };
+    return { bytes: size, sha256: digest, resends, stats };
   } catch (err) {
     if (!(err instanceof PeerError) && !channel.closed) await channel.sendError('send-failed', (err as Error).message, stream);
     throw err;

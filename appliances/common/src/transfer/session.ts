@@ -17,7 +17,8 @@ export interface DiskHello {
   size: number;
   /**
    * Optional capabilities of the sender (added after protocol 1 shipped; absent = none):
-   * `resume` — it can start at the HELLO reply's `resumeFrom`.
+   * `resume` — it can start at the HELLO reply's `resumeFrom`; `zero`, `deflate`, `dedup` —
+   * DATA encodings (chunk-codec.ts) it may use if the receiver accepts them.
    */
   features?: string[];
 }
@@ -35,7 +36,10 @@ export interface DiskHelloReply {
 }
 
 /** Sender capabilities this engine implements. */
-export const SENDER_FEATURES = ['resume'];
+export const SENDER_FEATURES = ['resume', 'zero', 'deflate', 'dedup'];
+
+/** Receiver capabilities this engine implements (a StagingSink receiver: all of them). */
+export const RECEIVER_FEATURES = ['resume', 'zero', 'deflate', 'dedup'];
 
 /** Client side: HELLO → wait for the HELLO reply (or an ERROR explaining the refusal). */
 export async function helloAsSender(socket: Duplex, hello: Omit<DiskHello, 'protocol'>, timeoutMs = 15_000): Promise<FrameChannel> {

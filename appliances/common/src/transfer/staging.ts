@@ -48,6 +48,7 @@ export interface StagedImageReader {
  * must read as zeros (it already does: everything beyond the durable prefix was truncated).
  */
 export class StagingSink implements DiskSink {
+  readonly hashesOnFinish = true;
   private next: number;
   private durable: number;
   private lastCheckpoint = Date.now();
@@ -70,7 +71,7 @@ export class StagingSink implements DiskSink {
     const base = join(dir, name);
     const ckpt = readCheckpoint(base);
     const resumeFrom = ckpt && ckpt.size === size ? Math.min(ckpt.durable, size) : 0;
-    const fh = await open(`${base}.img`, resumeFrom > 0 ? 'r+' : 'w', 0o600);
+    const fh = await open(`${base}.img`, resumeFrom > 0 ? 'r+' : 'w+', 0o600);
     try {
       const st = await fh.stat();
       if (resumeFrom > st.size) throw new Error(`staged image ${base}.img has ${st.size} bytes, checkpoint says ${resumeFrom} are durable`);
@@ -119,6 +120,20 @@ export class StagingSink implements DiskSink {
     if (this.next + length > this.size) throw new RangeError(`skip ${this.next}+${length} beyond ${this.size}`);
     this.next += length;
     await this.maybeCheckpoint();
+  }
+
+  /** Bytes already written (for the dedup index); never beyond what was written. */
+  async read(offset: number, length: number): Promise<Buffer> {
+    if (this.closed) throw new Error('staging sink closed');
+    if (offset < 0 || offset + length > this.next) throw new RangeError(`read ${offset}+${length} beyond the ${this.next} bytes written`);
+    const buf = Buffer.allocUnsafe(length);
+    let at = 0;
+    while (at < length) {
+      const { bytesRead } = await this.fh.read(buf, at, length - at, offset + at);
+      if (bytesRead === 0) throw new Error(`staged image ended at ${offset + at}`);
+      at += bytesRead;
+    }
+    return buf;
   }
 
   /** fsync + checkpoint of everything written so far. */

@@ -59,6 +59,7 @@ export async function exportDisk(
         source,
         stream: disk.stream,
         startOffset: reply.resumeFrom,
+        features: reply.features,
         chunkSize: opts.chunkSize,
         window: opts.window,
         progress: opts.progress,
