@@ -29,7 +29,9 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/types"
@@ -55,6 +57,7 @@ type pending struct {
 type collectorState struct {
 	latest  int
 	answers map[int][]byte // version → the answer that produced it (HTTP body)
+	pending chan struct{}  // closed when the wait vcsim is serving ends
 }
 
 type collectors struct {
@@ -170,26 +173,45 @@ func (v *vcenter) waitVersioned(w http.ResponseWriter, r *http.Request, c call, 
 	k := keyOf(r, c)
 	version := requestVersion(c.name, body)
 	cs := v.collectors
-	cs.mu.Lock()
-	st := cs.states[k]
-	if st == nil {
-		st = &collectorState{answers: map[int][]byte{}}
-		cs.states[k] = st
-	}
+	var st *collectorState
 	var stored []byte
 	fault := false
-	if version != "" {
-		n, err := strconv.Atoi(version)
-		switch {
-		case err != nil || n < 0 || n > st.latest:
-			fault = true
-		case n < st.latest:
-			if stored = st.answers[n+1]; stored == nil {
+	for {
+		cs.mu.Lock()
+		st = cs.states[k]
+		if st == nil {
+			st = &collectorState{answers: map[int][]byte{}}
+			cs.states[k] = st
+		}
+		if pending := st.pending; pending != nil {
+			// One wait per collector, as in vCenter: a new call (typically a client that lost
+			// its connection and asks again) ends the earlier one first, then is decided on
+			// what that one produced.
+			cs.mu.Unlock()
+			v.cancelWait(r, c.this)
+			select {
+			case <-pending:
+			case <-time.After(2 * time.Second):
+			}
+			continue
+		}
+		if version != "" {
+			n, err := strconv.Atoi(version)
+			switch {
+			case err != nil || n < 0 || n > st.latest:
 				fault = true
+			case n < st.latest:
+				if stored = st.answers[n+1]; stored == nil {
+					fault = true
+				}
 			}
 		}
+		if !fault && stored == nil {
+			st.pending = make(chan struct{})
+		}
+		cs.mu.Unlock()
+		break
 	}
-	cs.mu.Unlock()
 	if fault {
 		writeMethodFault(w, fmt.Sprintf("The collector version %q is invalid", version), &types.InvalidCollectorVersion{})
 		return
@@ -206,6 +228,12 @@ func (v *vcenter) waitVersioned(w http.ResponseWriter, r *http.Request, c call, 
 		r.ContentLength = int64(len(body))
 	}
 	rec := v.record(r)
+	defer func() {
+		cs.mu.Lock()
+		close(st.pending)
+		st.pending = nil
+		cs.mu.Unlock()
+	}()
 	out := rec.Body.Bytes()
 	if rec.Code == http.StatusOK && bytes.Contains(out, []byte("<returnval")) {
 		parts := [][]byte{out}
@@ -304,6 +332,19 @@ func requestVersion(method string, body []byte) string {
 		return env.Old.Version
 	}
 	return ""
+}
+
+// cancelWait sends CancelWaitForUpdates for collector in the session of r to vcsim.
+func (v *vcenter) cancelWait(r *http.Request, collector types.ManagedObjectReference) {
+	env := `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="` + nsSoapEnv + `"><soapenv:Body>` +
+		`<CancelWaitForUpdates xmlns="urn:vim25"><_this type="PropertyCollector">` + escape(collector.Value) +
+		`</_this></CancelWaitForUpdates></soapenv:Body></soapenv:Envelope>`
+	inner := httptest.NewRequest(http.MethodPost, "/sdk", strings.NewReader(env))
+	inner.Header.Set("Content-Type", "text/xml")
+	if ck := r.Header.Get("Cookie"); ck != "" {
+		inner.Header.Set("Cookie", ck)
+	}
+	_ = v.record(inner)
 }
 
 func nopBody(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/view"
@@ -171,6 +172,29 @@ func TestWaitForUpdatesExVersions(t *testing.T) {
 	if err != nil || third == nil || third.Version != "3" || !hasChange(third, app.Reference(), "runtime.powerState", "poweredOff") {
 		t.Fatalf("after power off: %v %+v", err, third)
 	}
+	// A client that drops its connection mid-wait and asks again with the same version gets
+	// the change at once: the new call ends the abandoned one and is answered from what it saw.
+	dropped, drop := context.WithCancel(ctx)
+	long := int32(30)
+	go func() {
+		_, _ = methods.WaitForUpdatesEx(dropped, c.Client, &types.WaitForUpdatesEx{This: pc.Reference(), Version: "3",
+			Options: &types.WaitOptions{MaxWaitSeconds: &long}})
+	}()
+	time.Sleep(100 * time.Millisecond)
+	drop()
+	task, _ = app.PowerOn(ctx)
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	fourth, err := wait("3", 10)
+	if err != nil || fourth == nil || fourth.Version != "4" || !hasChange(fourth, app.Reference(), "runtime.powerState", "poweredOn") {
+		t.Fatalf("after a dropped wait: %v %+v", err, fourth)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("resumed wait took %v", d)
+	}
+
 	// maxObjectUpdates pages an answer: truncated parts, one version each.
 	pc2, err := property.DefaultCollector(c.Client).Create(ctx)
 	if err != nil {
