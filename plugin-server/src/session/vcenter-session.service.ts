@@ -8,7 +8,7 @@ export interface UserContext {
   token: string;
 }
 
-const CACHE_MS = 15_000;
+const CACHE_MS = 5_000;
 /** Session cookies are opaque printable strings; anything else never reaches a Cookie header. */
 const TOKEN_FORMAT = /^[A-Za-z0-9"._:=+/-]{8,512}$/;
 
