@@ -33,7 +33,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/types"
 	"github.com/vmware/govmomi/vim25/xml"
 )
@@ -48,10 +47,13 @@ type pageKey struct {
 	token string
 }
 
-// pending is the rest of a paged result and its page size.
+// pending is the rest of a paged result: the <objects> elements of vcsim's answer as sent
+// (cut from the XML, not decoded: re-encoding megabytes of ObjectContent costs seconds), the
+// answer's text around them and the page size.
 type pending struct {
-	objs []types.ObjectContent
-	size int
+	objs           [][]byte
+	prefix, suffix []byte // up to and including <returnval>; from </returnval>
+	size           int
 }
 
 type collectorState struct {
@@ -80,57 +82,82 @@ func newToken() string {
 	return hex.EncodeToString(b)
 }
 
-// retrieveResponse decodes a vcsim RetrievePropertiesEx answer.
-func decodeRetrieve(body []byte) (*types.RetrieveResult, bool) {
-	var env struct {
-		Res *types.RetrievePropertiesExResponse `xml:"Body>RetrievePropertiesExResponse"`
+var (
+	objectsOpen  = []byte("<objects>")
+	objectsClose = []byte("</objects>")
+)
+
+// splitObjects cuts a RetrievePropertiesEx answer into the text before the first <objects>,
+// the <objects> elements and the text after the last one (ObjectContent has no element of
+// that name inside, so they do not nest).
+func splitObjects(b []byte) (p pending, ok bool) {
+	i := bytes.Index(b, objectsOpen)
+	if i < 0 {
+		return p, false
 	}
-	d := xml.NewDecoder(bytes.NewReader(body))
-	d.TypeFunc = types.TypeFunc()
-	if err := d.Decode(&env); err != nil || env.Res == nil {
-		return nil, false
+	p.prefix = b[:i]
+	for bytes.HasPrefix(b[i:], objectsOpen) {
+		j := bytes.Index(b[i:], objectsClose)
+		if j < 0 {
+			return p, false
+		}
+		end := i + j + len(objectsClose)
+		p.objs = append(p.objs, b[i:end])
+		i = end
 	}
-	return env.Res.Returnval, true
+	p.suffix = b[i:]
+	return p, true
 }
 
-// page answers with the first size objects of objs and keeps the rest under a new token.
-func (cs *collectors) page(k collectorKey, objs []types.ObjectContent, size int) *types.RetrieveResult {
-	res := &types.RetrieveResult{}
-	if len(objs) > size {
-		res.Token = newToken()
+// page writes the first p.size objects of p (with a new token if more remain, kept for
+// ContinueRetrievePropertiesEx) as the answer of method.
+func (cs *collectors) page(w http.ResponseWriter, k collectorKey, p pending, method string) {
+	objs := p.objs
+	var token string
+	if len(objs) > p.size {
+		token = newToken()
+		rest := p
+		rest.objs = objs[p.size:]
 		cs.mu.Lock()
-		cs.pages[pageKey{k, res.Token}] = pending{objs: objs[size:], size: size}
+		cs.pages[pageKey{k, token}] = rest
 		cs.mu.Unlock()
-		objs = objs[:size]
+		objs = objs[:p.size]
 	}
-	res.Objects = objs
-	return res
+	var out bytes.Buffer
+	out.Write(bytes.Replace(p.prefix, []byte("<RetrievePropertiesExResponse"), []byte("<"+method+"Response"), 1))
+	if token != "" {
+		out.WriteString("<token>" + token + "</token>")
+	}
+	for _, o := range objs {
+		out.Write(o)
+	}
+	out.Write(bytes.Replace(p.suffix, []byte("</RetrievePropertiesExResponse>"), []byte("</"+method+"Response>"), 1))
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	_, _ = w.Write(out.Bytes())
 }
 
 // retrieveEx serves RetrievePropertiesEx with options.maxObjects; without it vcsim answers as is.
 func (v *vcenter) retrieveEx(w http.ResponseWriter, r *http.Request, c call, body []byte) {
-	m, err := simulator.UnmarshalBody(types.TypeFunc(), body)
-	req, ok := m.Body.(*types.RetrievePropertiesEx)
-	if err != nil || !ok || req.Options.MaxObjects <= 0 {
+	max := maxObjectsRE.FindSubmatch(body)
+	size := 0
+	if max != nil {
+		size, _ = strconv.Atoi(string(max[1]))
+	}
+	if size <= 0 {
 		v.next.ServeHTTP(w, r)
 		return
 	}
 	rec := v.record(r)
-	res, ok := decodeRetrieve(rec.Body.Bytes())
-	if rec.Code != http.StatusOK || !ok {
+	p, ok := splitObjects(rec.Body.Bytes())
+	if rec.Code != http.StatusOK || !ok || len(p.objs) <= size {
 		copyRecorded(w, rec)
 		return
 	}
-	var objs []types.ObjectContent
-	if res != nil {
-		objs = res.Objects
-	}
-	res = v.collectors.page(keyOf(r, c), objs, int(req.Options.MaxObjects))
-	if len(res.Objects) == 0 {
-		res = nil // vCenter answers an empty result without returnval
-	}
-	writeResult(w, &types.RetrievePropertiesExResponse{Returnval: res})
+	p.size = size
+	v.collectors.page(w, keyOf(r, c), p, "RetrievePropertiesEx")
 }
+
+var maxObjectsRE = regexp.MustCompile(`<maxObjects[^>]*>\s*(\d+)\s*</maxObjects>`)
 
 var tokenRE = regexp.MustCompile(`<token[^>]*>([^<]*)</token>`)
 
@@ -162,8 +189,7 @@ func (v *vcenter) continueEx(w http.ResponseWriter, r *http.Request, c call, bod
 		writeResult(w, &types.CancelRetrievePropertiesExResponse{})
 		return
 	}
-	res := cs.page(k.collectorKey, rest.objs, rest.size)
-	writeResult(w, &types.ContinueRetrievePropertiesExResponse{Returnval: *res})
+	cs.page(w, k.collectorKey, rest, "ContinueRetrievePropertiesEx")
 }
 
 var versionRE = regexp.MustCompile(`<version>[^<]*</version>`)
