@@ -8,6 +8,7 @@
  *                           with their xml tags (omitempty = minOccurs 0, typeattr = polymorphic)
  *   vim25/types/enum.go     `type X string` + `const ( XFoo = X("foo") )`
  *   vim25/methods/methods.go one `func Method(ctx, r, req *types.Method) (*types.MethodResponse, error)` per method
+ *   pbm/types/{types,enum}.go, pbm/methods/methods.go   the same for PBM (namespace urn:pbm)
  *
  * Output (git-ignored, never edited by hand; same input → byte-identical output):
  *   generated/schema.ts   SCHEMA: every data type → { base, fields } with inherited fields first;
@@ -36,10 +37,18 @@ const USED_METHODS = [
   'HttpNfcLeaseGetManifest', 'CreateImportSpec', 'DisableMethods', 'EnableMethods',
   'CreateSnapshot_Task', 'RemoveSnapshot_Task', 'QueryChangedDiskAreas',
   'ParseDescriptor', 'AcquireGenericServiceTicket',
+  // Alarms, VAIO filters, and storage policies (PBM: namespace urn:pbm on /pbm, see pbm/ below).
+  'CreateAlarm', 'GetAlarm', 'RemoveAlarm', 'ReconfigureAlarm', 'AcknowledgeAlarm', 'GetAlarmState',
+  'InstallIoFilter_Task', 'UninstallIoFilter_Task', 'QueryIoFilterInfo',
+  'PbmRetrieveServiceContent', 'PbmCreate', 'PbmUpdate', 'PbmDelete', 'PbmQueryProfile', 'PbmRetrieveContent',
+  'PbmQueryAssociatedProfile', 'PbmQueryAssociatedProfiles', 'PbmQueryAssociatedEntity', 'PbmCheckCompliance',
 ];
 
 /** Types the typed surface needs although no used method declares them (subtypes passed via _type). */
 const EXTRA_TYPES = [
+  'EventAlarmExpression', 'OrAlarmExpression', 'AlarmInfo', 'AlarmState', 'DuplicateName', 'VirtualMachineDefinedProfileSpec',
+  'VirtualMachineEmptyProfileSpec', 'PbmCapabilityProfile', 'PbmCapabilitySubProfileConstraints', 'PbmDuplicateName',
+  'PbmFaultNotFound',
   'TraversalSpec', 'EventEx', 'ExtendedEvent', 'TaskEvent', 'GeneralUserEvent', 'ExtendedDescription',
   'TaskReasonUser', 'TaskReasonSystem', 'TaskReasonSchedule', 'TaskReasonAlarm',
   'ArrayOfString', 'ArrayOfManagedObjectReference', 'ArrayOfInt', 'ArrayOfLong', 'ArrayOfBoolean',
@@ -148,6 +157,18 @@ for (const [method, goName] of Object.entries(INTERNAL)) {
 }
 structs.set('DisabledMethodRequest', internal.get('DisabledMethodRequest'));
 
+// PBM (SPBM, namespace urn:pbm, endpoint /pbm): govmomi's pbm/types, pbm/types/enum.go and
+// pbm/methods, parsed the same way into the same tables. Its Go source names vim25 types
+// `types.X`; every PBM type name starts with Pbm or ArrayOfPbm (the writer's xsi:type relies on it).
+const pbmTypes = parseStructs(read('pbm/types/types.go').replace(/\btypes\./g, ''));
+for (const [name, s] of pbmTypes.structs) {
+  if (structs.has(name)) throw new Error(`pbm type ${name} collides with a vim25 type`);
+  structs.set(name, s);
+}
+for (const [name, target] of pbmTypes.aliases) aliases.set(name, target);
+for (const [name, values] of parseEnums(read('pbm/types/enum.go'))) enums.set(name, values);
+for (const m of parseMethods(read('pbm/methods/methods.go'))) goMethods.push({ ...m, ns: 'urn:pbm' });
+
 /** Interfaces `BaseX` stand for "X or any subtype of X". */
 function resolveGoType(goType, owner) {
   let t = goType;
@@ -181,7 +202,7 @@ for (const m of goMethods.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name
     const r = resolveGoType(f.goType, m.resType);
     returns = { type: r.type, array: r.array, optional: r.array || r.pointer || f.opts.includes('omitempty') };
   }
-  METHODS[m.name] = { request: req, returns };
+  METHODS[m.name] = { request: req, returns, ...(m.ns ? { ns: m.ns } : {}) };
 }
 for (const name of internalMethods) METHODS[name] = { request: `${name}RequestType`, returns: null, ns: 'urn:internalvim25' };
 
@@ -194,6 +215,8 @@ function ownFields(name) {
     const optional = r.array || r.pointer || f.opts.includes('omitempty');
     const field = { name: f.xmlName, type: r.type, array: r.array, optional };
     if (f.opts.includes('typeattr')) field.poly = true;
+    // A slice without omitempty is minOccurs 1 (e.g. PropertyFilterSpec.propSet, PbmCheckCompliance.entities).
+    if (r.array && !r.pointer && !f.opts.includes('omitempty')) field.minOne = true;
     if (f.opts.includes('attr')) field.attr = true;
     if (f.opts.includes('chardata')) field.text = true;
     return field;
@@ -265,9 +288,9 @@ types += `\nexport const USED_METHODS: readonly VimMethodName[] = ${JSON.stringi
 // The schema is embedded as one JSON string: tsc handles a big literal far faster than a big object type.
 const compactSchema = {};
 for (const [name, s] of Object.entries(SCHEMA)) {
-  // field tuple: [name, type, flags] flags: 1 array, 2 optional, 4 polymorphic, 8 attribute, 16 text
+  // field tuple: [name, type, flags] flags: 1 array, 2 optional, 4 polymorphic, 8 attribute, 16 text, 32 array of at least one
   compactSchema[name] = [s.base, s.fields.map((f) => [f.name, f.type,
-    (f.array ? 1 : 0) | (f.optional ? 2 : 0) | (f.poly ? 4 : 0) | (f.attr ? 8 : 0) | (f.text ? 16 : 0)])];
+    (f.array ? 1 : 0) | (f.optional ? 2 : 0) | (f.poly ? 4 : 0) | (f.attr ? 8 : 0) | (f.text ? 16 : 0) | (f.minOne ? 32 : 0)])];
 }
 const compactMethods = {};
 for (const [name, m] of Object.entries(METHODS)) {
@@ -275,7 +298,7 @@ for (const [name, m] of Object.entries(METHODS)) {
     m.returns ? (m.returns.array ? 1 : 0) | (m.returns.optional ? 2 : 0) : 0, ...(m.ns ? [m.ns] : [])];
 }
 let schema = HEADER;
-schema += `/** Types: name → [base, [[field, type, flags], ...]] with inherited fields first (flags: 1 array, 2 optional, 4 polymorphic, 8 attribute, 16 text). */\n`;
+schema += `/** Types: name → [base, [[field, type, flags], ...]] with inherited fields first (flags: 1 array, 2 optional, 4 polymorphic, 8 attribute, 16 text, 32 array of at least one). */\n`;
 schema += `export const SCHEMA_JSON = ${JSON.stringify(JSON.stringify(compactSchema))};\n\n`;
 schema += `/** Enums: name → values. */\nexport const ENUMS_JSON = ${JSON.stringify(JSON.stringify(ENUMS))};\n\n`;
 schema += `/** Methods: name → [requestType, returnType|null, flags (1 array, 2 optional), namespace?]. */\nexport const METHODS_JSON = ${JSON.stringify(JSON.stringify(compactMethods))};\n`;

@@ -1,6 +1,6 @@
-import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import { HDM_CONFIG, HdmConfig } from '../config/hdm-config';
-import { currentSession, SERVICE_INSTANCE, SoapTransport, VimClient, VimConnectionError, VimFault } from '../vsphere';
+import { UserSessionPool, VimClient, VimConnectionError, VimFault } from '../vsphere';
 
 export interface UserContext {
   userName: string;
@@ -13,41 +13,45 @@ const CACHE_MS = 5_000;
 const TOKEN_FORMAT = /^[A-Za-z0-9"._:=+/-]{8,512}$/;
 
 /**
- * Turns the session token a UI or CLI request carries into the vCenter user, by
- * asking the prem vCenter whether that session is live. Answers are cached
- * briefly so a polling view does not add a vCenter round trip per call.
+ * Turns the session token a UI or CLI request carries into the vCenter user by cloning that
+ * user's session for the plugin server (vsphere-ui clone ticket → CloneSession; see
+ * vsphere/session/user-sessions.ts). The clone is cached per token for CACHE_MS, so a polling
+ * view does not add vCenter round trips per call, and is what `clientFor(user)` returns: reads
+ * made for the user run with the user's own vCenter privileges.
  */
 @Injectable()
-export class VcenterSessionService {
-  private readonly cache = new Map<string, { user: UserContext; until: number }>();
+export class VcenterSessionService implements OnModuleDestroy {
+  private pool: UserSessionPool | undefined;
 
   constructor(@Inject(HDM_CONFIG) private readonly config: HdmConfig) {}
+
+  /** The user's cloned vim25 session (validated by cloning; 401 when the token died meanwhile). */
+  async clientFor(user: UserContext): Promise<VimClient> {
+    return (await this.acquire(user.token)).client;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.pool?.close();
+  }
+
+  private acquire(token: string) {
+    const vc = this.config.vcenter;
+    if (!vc) throw new UnauthorizedException('HDM is not connected to a vCenter (HDM_VC_URL unset)');
+    this.pool ??= new UserSessionPool({ url: vc.url, thumbprint: vc.thumbprint, ttlMs: CACHE_MS, timeoutMs: 10_000 });
+    return this.pool.acquire(token).catch((err: unknown) => {
+      if (VimFault.is(err, 'NotAuthenticated') || VimFault.is(err, 'InvalidLogin')) {
+        throw new UnauthorizedException('vSphere session expired or unknown to vCenter');
+      }
+      if (VimFault.is(err, 'NoPermission')) throw new ServiceUnavailableException('HDM is not registered in this vCenter yet (clone ticket refused)');
+      if (err instanceof VimConnectionError) throw new UnauthorizedException(`cannot confirm the vSphere session: ${err.message}`);
+      throw err;
+    });
+  }
 
   async validate(token: string | undefined): Promise<UserContext> {
     if (!token) throw new UnauthorizedException('no vSphere session: the request carries no vmware-api-session-id header');
     if (!TOKEN_FORMAT.test(token)) throw new UnauthorizedException('malformed vSphere session token');
-    const hit = this.cache.get(token);
-    if (hit && hit.until > Date.now()) return hit.user;
-    const vc = this.config.vcenter;
-    if (!vc) throw new UnauthorizedException('HDM is not connected to a vCenter (HDM_VC_URL unset)');
-    const client = new VimClient(new SoapTransport({ url: vc.url, thumbprint: vc.thumbprint, timeoutMs: 10_000 }));
-    client.transport.sessionCookie = token;
-    try {
-      client.serviceContent = await client.invoke('RetrieveServiceContent', { _this: SERVICE_INSTANCE });
-      const session = await currentSession(client);
-      if (!session) throw new UnauthorizedException('vSphere session expired or unknown to vCenter');
-      const user = { userName: session.userName, token };
-      this.cache.set(token, { user, until: Date.now() + CACHE_MS });
-      if (this.cache.size > 10_000) this.cache.clear();
-      return user;
-    } catch (err) {
-      this.cache.delete(token);
-      if (err instanceof UnauthorizedException) throw err;
-      if (VimFault.is(err, 'NotAuthenticated')) throw new UnauthorizedException('vSphere session expired or unknown to vCenter');
-      if (err instanceof VimConnectionError) throw new UnauthorizedException(`cannot confirm the vSphere session: ${err.message}`);
-      throw err;
-    } finally {
-      client.close();
-    }
+    const session = await this.acquire(token);
+    return { userName: session.userName, token };
   }
 }

@@ -1,7 +1,9 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, Param, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Inventory, VmDetails } from '../vsphere';
-import { PremVcenterService } from './prem-vcenter.service';
+import { SessionRequest } from '../session/session.guard';
+import { VcenterSessionService } from '../session/vcenter-session.service';
+import { forbiddenIfNoPermission, PremVcenterService } from './prem-vcenter.service';
 
 export interface VmView {
   moid: string;
@@ -34,15 +36,24 @@ export function vmView(vm: VmDetails): VmView {
 @ApiTags('vms')
 @Controller('api/v1/vms')
 export class VmsController {
-  constructor(private readonly prem: PremVcenterService) {}
+  constructor(
+    private readonly prem: PremVcenterService,
+    private readonly sessions: VcenterSessionService,
+  ) {}
 
+  /** The VMs the user can see: read in the user's own (cloned) vCenter session. */
   @Get()
-  async list(): Promise<VmView[]> {
-    return (await new Inventory(await this.prem.client()).vms()).map(vmView);
+  async list(@Req() req: SessionRequest): Promise<VmView[]> {
+    const client = await this.sessions.clientFor(req.user!);
+    try {
+      return (await new Inventory(client).vms()).map(vmView);
+    } catch (err) {
+      throw forbiddenIfNoPermission(err);
+    }
   }
 
   @Get(':moid')
-  async get(@Param('moid') moid: string): Promise<VmView> {
-    return vmView(await this.prem.vm(moid));
+  async get(@Req() req: SessionRequest, @Param('moid') moid: string): Promise<VmView> {
+    return vmView(await this.prem.vm(moid, await this.sessions.clientFor(req.user!)));
   }
 }

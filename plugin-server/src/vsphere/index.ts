@@ -35,3 +35,6 @@ export { probeThumbprint } from './soap/certificate-probe';
 export { VcenterSessionStore, VCENTER_SESSION_STORE } from './vcenter-pool';
 export { UserSessionPool, UserSessionPoolOptions, UserVimSession, UI_CLONE_TICKET_PATH } from './session/user-sessions';
 export * from './property/inventory-cache';
+export { AlarmManager, AlarmDefinition, EventAlarmSpec, eventAlarmSpec } from './objects/alarm-manager';
+export { IoFilterManager } from './objects/io-filter-manager';
+export * from './pbm';

@@ -70,8 +70,9 @@ export function sampleValue(type: string, rng: Rng, depth: number, poly = false)
   const obj: Record<string, unknown> = {};
   if (actual !== type) obj._type = actual;
   for (const f of info.fields) {
-    if (f.optional && depth <= 0) continue;
-    if (f.optional && rng.next() % 4 === 0) continue;
+    const required = !f.optional || f.minOne;
+    if (!required && depth <= 0) continue;
+    if (!required && rng.next() % 4 === 0) continue;
     const one = (): unknown => sampleValue(f.type, rng, depth - 1, f.poly);
     obj[f.name] = f.array ? [one(), one()] : one();
   }

@@ -32,9 +32,10 @@ describe('gen-vim25', () => {
     assert.deepEqual(names('EventEx').slice(0, 4), ['key', 'chainId', 'createdTime', 'userName']);
     assert.equal(typeInfo('EventEx')!.base, 'Event');
     const sel = typeInfo('ObjectSpec')!.fieldsByName.get('selectSet')!;
-    assert.deepEqual(sel, { name: 'selectSet', type: 'SelectionSpec', array: true, optional: true, poly: true });
+    assert.deepEqual(sel, { name: 'selectSet', type: 'SelectionSpec', array: true, optional: true, poly: true, minOne: false });
+    assert.equal(typeInfo('PropertyFilterSpec')!.fieldsByName.get('propSet')!.minOne, true, 'a slice without omitempty is minOccurs 1');
     assert.deepEqual(typeInfo('Extension')!.fieldsByName.get('lastHeartbeatTime'),
-      { name: 'lastHeartbeatTime', type: 'xsd:dateTime', array: false, optional: false, poly: false });
+      { name: 'lastHeartbeatTime', type: 'xsd:dateTime', array: false, optional: false, poly: false, minOne: false });
   });
 
   it('method table maps methods to request types and returnvals', () => {

@@ -26,7 +26,7 @@ describe('UserSessionPool (clone ticket from a vSphere Client session token)', (
   before(async () => {
     site = await startVcsim({ site: 'prem' });
     admin = await VimClient.connect({ url: site.url, thumbprint: site.thumbprint, username: site.username, password: site.password });
-    pool = new UserSessionPool({ url: site.url, thumbprint: site.thumbprint, ttlMs: 10_000, now: () => now });
+    pool = new UserSessionPool({ url: site.url, thumbprint: site.thumbprint, ttlMs: 10_000, graceMs: 0, now: () => now });
   });
   after(async () => {
     await pool?.close();

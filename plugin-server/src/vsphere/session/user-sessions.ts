@@ -23,6 +23,8 @@ export interface UserSessionPoolOptions {
   uiApiEndpoint?: string;
   /** How long a clone is reused for its token (default 30 s); then it is logged out and the next use clones again. */
   ttlMs?: number;
+  /** An expired clone is logged out this long after it was replaced (default 10 s; 0 = at once). */
+  graceMs?: number;
   /** At most this many cached clones (default 1000); the oldest is released first. */
   maxSessions?: number;
   timeoutMs?: number;
@@ -61,10 +63,13 @@ export class UserSessionPool {
   private readonly ui: SoapTransport;
   private vcGuid: Promise<string> | undefined;
   private closed = false;
+  private readonly graceMs: number;
+  private readonly retiring = new Set<VimClient>();
 
   constructor(private readonly opts: UserSessionPoolOptions) {
     this.ttlMs = opts.ttlMs ?? 30_000;
     this.max = opts.maxSessions ?? 1000;
+    this.graceMs = opts.graceMs ?? 10_000;
     this.now = opts.now ?? Date.now;
     this.ui = new SoapTransport({ url: opts.url, thumbprint: opts.thumbprint, timeoutMs: opts.timeoutMs ?? 15_000 });
   }
@@ -80,7 +85,19 @@ export class UserSessionPool {
     const hit = this.entries.get(token);
     if (hit) {
       if (!hit.session || hit.session.expiresAt > this.now()) return hit.promise;
-      await this.release(token);
+      // Expired: a new clone replaces it; the old one is logged out after a grace period, so a
+      // call still running on it is not cut off.
+      this.entries.delete(token);
+      const old = hit.session.client;
+      if (this.graceMs <= 0) {
+        await old.logout().catch(() => undefined);
+      } else {
+        this.retiring.add(old);
+        setTimeout(() => {
+          this.retiring.delete(old);
+          void old.logout().catch(() => undefined);
+        }, this.graceMs).unref();
+      }
     }
     const entry: Entry = { promise: this.clone(token) };
     this.entries.set(token, entry);
@@ -110,6 +127,8 @@ export class UserSessionPool {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.entries.keys()].map((t) => this.release(t)));
+    await Promise.all([...this.retiring].map((c) => c.logout().catch(() => undefined)));
+    this.retiring.clear();
     this.ui.close();
   }
 

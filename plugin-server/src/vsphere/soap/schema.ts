@@ -9,6 +9,8 @@ export interface FieldInfo {
   readonly optional: boolean;
   /** Declared as a base type (`typeattr` in govmomi): subtypes are allowed and carry xsi:type. */
   readonly poly: boolean;
+  /** An array of at least one element (minOccurs 1): `optional` stays true for arrays, the writer checks this. */
+  readonly minOne: boolean;
 }
 
 export interface TypeInfo {
@@ -51,6 +53,7 @@ export function typeInfo(name: string): TypeInfo | undefined {
     array: (flags & 1) !== 0,
     optional: (flags & 2) !== 0,
     poly: (flags & 4) !== 0,
+    minOne: (flags & 32) !== 0,
   }));
   const info: TypeInfo = { name, base: raw[0], fields, fieldsByName: new Map(fields.map((f) => [f.name, f])) };
   typeCache.set(name, info);

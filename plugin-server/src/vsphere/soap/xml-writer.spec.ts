@@ -40,7 +40,7 @@ function assertSchemaOrder(node: XmlNode, declared: string, where: string): void
     assertSchemaOrder(child, info.fields[idx].type, `${where}.${child.local}`);
   }
   for (const f of info.fields) {
-    if (!f.optional) assert.ok(node.children.some((c) => c.local === f.name), `${where}: required ${type}.${f.name} missing`);
+    if (!f.optional || f.minOne) assert.ok(node.children.some((c) => c.local === f.name), `${where}: required ${type}.${f.name} missing`);
   }
 }
 
@@ -181,8 +181,12 @@ describe('xml-writer golden: literal envelopes', () => {
     assert.throws(() => serializeBody('FindExtension', { _this, extensionKey: 5 }), /expected string/);
     assert.throws(() => serializeBody('UpdateProgress', { _this, percentDone: 1.5 }), /integer/);
     assert.throws(() => serializeBody('RetrievePropertiesEx', {
-      _this, options: {}, specSet: [{ propSet: [], objectSet: [{ obj: _this, selectSet: [{ _type: 'Extension', name: 'x' }] }] }],
+      _this, options: {}, specSet: [{ propSet: [{ type: 'Extension' }], objectSet: [{ obj: _this, selectSet: [{ _type: 'Extension', name: 'x' }] }] }],
     }), /not a subtype of SelectionSpec/);
+    // Arrays without omitempty in govmomi (minOccurs 1) need an element: PropertyFilterSpec.propSet.
+    assert.throws(() => serializeBody('RetrievePropertiesEx', { _this, options: {}, specSet: [{ propSet: [], objectSet: [{ obj: _this }] }] }),
+      /propSet: PropertySpec\[\] needs at least one element/);
+    assert.throws(() => serializeBody('RetrievePropertiesEx', { _this, options: {} }), /specSet: required PropertyFilterSpec\[\] is missing/);
     assert.throws(() => serializeBody('NoSuchMethod', {}), /unknown vim25 method/);
   });
 });

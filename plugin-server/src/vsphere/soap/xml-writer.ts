@@ -4,6 +4,7 @@ export const NS_SOAPENV = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const NS_XSD = 'http://www.w3.org/2001/XMLSchema';
 export const NS_XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 export const NS_VIM25 = 'urn:vim25';
+export const NS_PBM = 'urn:pbm';
 
 /**
  * A primitive value in an xsd:anyType position whose XSD type must be explicit
@@ -97,6 +98,8 @@ function inferAnyType(v: unknown, where: string): string {
 /** xsi:type attribute value: vim25 types use the default namespace, XSD types the xsd: prefix. */
 function qname(type: string, defaultNs: string): string {
   if (type.startsWith('xsd:')) return type;
+  // PBM types (all named Pbm*/ArrayOfPbm*, see gen-vim25.js) live in urn:pbm, the default namespace of PBM requests.
+  if (defaultNs === NS_PBM && /^(ArrayOf)?Pbm/.test(type)) return type;
   return defaultNs === NS_VIM25 ? type : `vim25:${type}`;
 }
 
@@ -158,11 +161,12 @@ class Writer {
       const v = obj[f.name];
       const fwhere = `${where}.${f.name}`;
       if (v === undefined || v === null) {
-        if (!f.optional) throw new SoapEncodeError(`${fwhere}: required ${f.type} is missing`);
+        if (!f.optional || f.minOne) throw new SoapEncodeError(`${fwhere}: required ${f.type}${f.minOne ? '[]' : ''} is missing`);
         continue;
       }
       if (f.array) {
         const list = Array.isArray(v) ? v : [v];
+        if (f.minOne && !list.length) throw new SoapEncodeError(`${fwhere}: ${f.type}[] needs at least one element`);
         list.forEach((item, i) => this.element(f.name, f.type, item, `${fwhere}[${i}]`));
       } else {
         if (Array.isArray(v)) throw new SoapEncodeError(`${fwhere}: ${f.type} is not an array`);
@@ -187,8 +191,12 @@ export function serializeBody(method: string, args: object): string {
 }
 
 /** A complete SOAP 1.1 envelope for `method` with `args`. */
-export function serializeRequest(method: string, args: object): string {
+export function serializeRequest(method: string, args: object, header?: Record<string, string>): string {
+  // SOAP header elements (unqualified, text only): PBM's vcSessionCookie.
+  const head = header && Object.keys(header).length
+    ? `<soapenv:Header>${Object.entries(header).map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`).join('')}</soapenv:Header>`
+    : '';
   return '<?xml version="1.0" encoding="UTF-8"?>' +
     `<soapenv:Envelope xmlns:soapenv="${NS_SOAPENV}" xmlns:xsd="${NS_XSD}" xmlns:xsi="${NS_XSI}" xmlns:vim25="${NS_VIM25}">` +
-    `<soapenv:Body>${serializeBody(method, args)}</soapenv:Body></soapenv:Envelope>`;
+    `${head}<soapenv:Body>${serializeBody(method, args)}</soapenv:Body></soapenv:Envelope>`;
 }
