@@ -7,9 +7,12 @@ import { DataServer } from './data/data-server';
 
 void runService(
   'cloud-manager',
-  [{ flag: 'data-listen', env: 'HDM_DATA_LISTEN', help: 'data listener host:port for prem-manager (mTLS; product ports 6000-6010)', required: true, kind: 'hostport' }],
+  [
+    { flag: 'data-listen', env: 'HDM_DATA_LISTEN', help: 'data listener host:port for prem-manager (mTLS; product ports 6000-6010)', required: true, kind: 'hostport' },
+    { flag: 'file-dir', env: 'HDM_FILE_DIR', help: 'directory where file:// upload targets may be written (lab, benchmark)' },
+  ],
   async (config, log) => {
-    const imports = new ImportService(new JobStore<ImportJob>(config.stateDir), log.child({ part: 'imports' }), join(config.stateDir, 'work'));
+    const imports = new ImportService(new JobStore<ImportJob>(config.stateDir), log.child({ part: 'imports' }), join(config.stateDir, 'work'), config.options['file-dir'] || undefined);
     const control = new ControlServer(config.identity, config.controlRoles, log.child({ part: 'control' }));
     registerImportRoutes(control, imports);
     const data = new DataServer(config.identity, imports, log.child({ part: 'data' }));

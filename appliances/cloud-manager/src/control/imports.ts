@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve as resolvePath, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
   diskKeySchema,
@@ -92,7 +93,13 @@ export class ImportService {
   /**
    * `workDir` holds the staged disk images and their checkpoints (`<workDir>/<import>/<disk>.img|.ckpt`).
    */
-  constructor(private readonly store: JobStore<ImportJob>, private readonly log: Logger, private readonly workDir: string) {
+  constructor(
+    private readonly store: JobStore<ImportJob>,
+    private readonly log: Logger,
+    private readonly workDir: string,
+    /** Directory where `file://` upload targets may be written (lab, benchmark); none by default. */
+    private readonly fileDir?: string,
+  ) {
     for (const job of store.loadAll()) {
       // A disk that was being received when we stopped continues at its durable prefix at its next connection.
       for (const d of job.disks) {
@@ -111,6 +118,13 @@ export class ImportService {
     const existing = this.jobs.get(body.id);
     if (existing && (existing.state === 'done' || (existing.state === 'running' && this.anyActive(existing)))) {
       throw new HttpError(409, `import ${body.id} already exists and is ${existing.state}`, { state: existing.state });
+    }
+    for (const d of body.disks) {
+      if (!/^file:/i.test(d.uploadUrl)) continue;
+      const path = resolvePath(fileURLToPath(d.uploadUrl));
+      if (!this.fileDir || !path.startsWith(resolvePath(this.fileDir) + sep)) {
+        throw new HttpError(400, 'file targets are only allowed under the directory given with --file-dir', { fields: ['disks.uploadUrl'] });
+      }
     }
     const now = new Date().toISOString();
     const prior = new Map(existing?.disks.map((d) => [d.key, d]));

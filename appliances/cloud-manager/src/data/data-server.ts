@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type * as tls from 'node:tls';
 import {
   acceptHello,
@@ -69,8 +70,10 @@ export class DataServer {
     log.info({ remote, size: lease.size }, 'receiving disk');
     let sink: StagingSink | undefined;
     try {
+      const fileTarget = /^file:/i.test(lease.uploadUrl) ? fileURLToPath(lease.uploadUrl) : undefined;
       sink = await StagingSink.open(lease.staging.dir, lease.staging.name, lease.size, {
-        commit: async (image) => {
+        renameTo: fileTarget,
+        commit: fileTarget ? undefined : async (image) => {
           const put = new HttpPutSink({ url: lease.uploadUrl, cookie: lease.cookie, thumbprint: lease.thumbprint }, lease.size);
           try {
             let left = image.size;

@@ -86,7 +86,7 @@ export class ControlServer {
       const m = route.pattern.exec(url.pathname)!;
       const params: Record<string, string> = {};
       route.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1]!)));
-      const body = req.method === 'POST' || req.method === 'PUT' ? await readJson(req) : undefined;
+      const body = req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? await readJson(req) : undefined;
       const reply = await route.handler(params, body);
       send(reply.status, reply.body);
     } catch (err) {

@@ -12,6 +12,11 @@ export interface DiskStatus {
   state: JobState;
   sha256?: string;
   error?: string;
+  /** Progress detail (prem-manager): bytes read from the source, put on the wire, rate and ETA of this disk. */
+  bytesRead?: number;
+  wireBytes?: number;
+  rateBytesPerSec?: number;
+  etaSeconds?: number;
 }
 
 /** A job as reported by the control APIs (progress fields follow the one Progress shape). */
@@ -21,6 +26,13 @@ export interface JobStatus {
   bytesDone: number;
   bytesTotal: number;
   rateBytesPerSec?: number;
+  /** Seconds left at the current rate (absent while unknown). */
+  etaSeconds?: number;
+  /** Sums over the disks (prem-manager): bytes read from the sources, bytes on the wire. */
+  bytesRead?: number;
+  wireBytes?: number;
+  /** The bandwidth setting of this job (prem-manager). */
+  limit?: { limitMbit: number; windows?: Array<{ from: string; to: string; limitMbit: number }> };
   disks: DiskStatus[];
   error?: string;
 }
@@ -31,7 +43,7 @@ export const sizeSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INT
 export const urlSchema = z
   .string()
   .url()
-  .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL');
+  .refine((u) => /^(https?|file):\/\//i.test(u), 'must be an http(s) URL (file: only where the service allows a file directory)');
 export const thumbprintSchema = z.string().refine((t) => {
   try {
     normalizeThumbprint(t);

@@ -6,6 +6,14 @@ export interface Progress {
   bytesTotal: number;
   /** Average over the last few seconds; 0 before two samples exist. */
   rateBytesPerSec: number;
+  /** Seconds left at the current rate (absent while the rate is 0). */
+  etaSeconds?: number;
+  /** Sender: bytes read from the source (a resumed prefix is read again, for the disk hash). */
+  bytesRead?: number;
+  /** Sender: bytes put on the wire (frame headers + payloads after zero/dedup/compression). */
+  wireBytes?: number;
+  /** Bytes the receiver confirmed written (ACKed), incl. a resumed prefix. */
+  bytesWritten?: number;
 }
 
 export type ProgressListener = (p: Progress) => void;
@@ -46,6 +54,9 @@ export class ProgressMeter {
     const last = this.samples[this.samples.length - 1]!;
     const dt = (last[0] - first[0]) / 1000;
     const rate = dt > 0 ? (last[1] - first[1]) / dt : 0;
-    return { bytesDone: this.done, bytesTotal: this.total, rateBytesPerSec: Math.max(0, Math.round(rate)) };
+    const r = Math.max(0, Math.round(rate));
+    const p: Progress = { bytesDone: this.done, bytesTotal: this.total, rateBytesPerSec: r };
+    if (r > 0) p.etaSeconds = Math.round(Math.max(0, this.total - this.done) / r);
+    return p;
   }
 }

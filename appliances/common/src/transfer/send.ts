@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { webcrypto } from 'node:crypto';
 import { FrameFlags, FrameType, HEADER_SIZE, parseJsonPayload } from '../frames/frame';
 import { CompressionPolicy, deflateChunk, isAllZero, SentChunks, u32 } from './chunk-codec';
+import type { RateLimiter } from './rate-limit';
 import type { Logger } from '../log/logger';
 import { FrameChannel, PeerError } from './channel';
 import type { DiskSource } from './io';
@@ -40,6 +41,8 @@ export interface SendDiskOptions {
   sentChunks?: SentChunks;
   /** Adaptive compression policy (feature `deflate`); a fresh one per disk by default. */
   compression?: CompressionPolicy;
+  /** Bandwidth cap (wire bytes) of this migration, chained to the link's. */
+  limiter?: RateLimiter;
   progress?: ProgressListener;
   signal?: AbortSignal;
   log?: Logger;
@@ -115,7 +118,12 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
     const offset = startOffset + (index - prefixCount) * chunkSize;
     return { offset, length: Math.min(chunkSize, size - offset) };
   };
-  const meter = new ProgressMeter(size, opts.progress);
+  // The listener gets the sender's counters too (read, wire, confirmed written).
+  const listener = opts.progress;
+  const meter = new ProgressMeter(
+    size,
+    listener && ((p) => listener({ ...p, bytesRead: stats.bytesRead, wireBytes: stats.wireBytes, bytesWritten: p.bytesDone })),
+  );
   const diskHash = createHash('sha256');
 
   let nextRead = 0; // index of the next chunk to read
@@ -232,6 +240,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
         }
         if (sentChunks && hash) sentChunks.add(hash);
       }
+      await opts.limiter?.take(HEADER_SIZE + payload.length, opts.signal);
       stats.wireBytes += HEADER_SIZE + payload.length;
       const secs = (performance.now() - wireStart) / 1000;
       if (secs > 0.5) policy.linkRate = stats.wireBytes / secs;
@@ -256,6 +265,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
         if (++c.resends > maxResends) throw new Error(`chunk at ${c.offset} rejected ${c.resends} times`);
         resends++;
         opts.log?.warn({ stream, offset: c.offset }, 'receiver rejected a chunk; resending');
+        await opts.limiter?.take(HEADER_SIZE + c.buf.length, opts.signal);
         stats.resentBytes += c.buf.length;
         stats.wireBytes += HEADER_SIZE + c.buf.length;
         await channel.send({ type: FrameType.DATA, flags: 0, stream, offset: c.offset, payload: c.buf }, c.hash);

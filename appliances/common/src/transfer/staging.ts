@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DiskSink } from './io';
@@ -24,6 +24,11 @@ export interface StagingOptions {
    * makes the image durable.
    */
   commit?: (image: StagedImageReader) => Promise<void>;
+  /**
+   * Instead of (or after) `commit`: move the finished, hashed image to this path (a local file
+   * target: lab, benchmark). Same file system: a rename; otherwise a copy.
+   */
+  renameTo?: string;
 }
 
 /** Sequential reader of a complete staged image that hashes what it hands out. */
@@ -71,19 +76,23 @@ export class StagingSink implements DiskSink {
     const base = join(dir, name);
     const ckpt = readCheckpoint(base);
     const resumeFrom = ckpt && ckpt.size === size ? Math.min(ckpt.durable, size) : 0;
-    const fh = await open(`${base}.img`, resumeFrom > 0 ? 'r+' : 'w+', 0o600);
+    const fh = await open(`${base}.img`, resumeFrom > 0 ? 'r+' : 'w+', 0o600).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return open(`${base}.img`, 'w+', 0o600);
+      throw err;
+    });
     try {
       const st = await fh.stat();
-      if (resumeFrom > st.size) throw new Error(`staged image ${base}.img has ${st.size} bytes, checkpoint says ${resumeFrom} are durable`);
-      await fh.truncate(resumeFrom);
+      // A checkpoint whose image is gone or short (moved away by a finished commit, or damaged): start over.
+      const from = resumeFrom > st.size ? 0 : resumeFrom;
+      await fh.truncate(from);
       await fh.truncate(size);
       await fh.sync();
-      writeCheckpoint(base, { version: 1, size, durable: resumeFrom, updatedAt: new Date().toISOString() });
+      writeCheckpoint(base, { version: 1, size, durable: from, updatedAt: new Date().toISOString() });
+      return new StagingSink(fh, base, size, from, opts);
     } catch (err) {
       await fh.close().catch(() => undefined);
       throw err;
     }
-    return new StagingSink(fh, base, size, resumeFrom, opts);
   }
 
   /** The durable prefix recorded for `<dir>/<name>` (0 when nothing is staged). */
@@ -173,6 +182,14 @@ export class StagingSink implements DiskSink {
       while (pos < this.size) await reader.next(4 << 20); // hash whatever commit did not read
     } finally {
       await this.close();
+    }
+    if (this.opts.renameTo) {
+      try {
+        renameSync(`${this.base}.img`, this.opts.renameTo);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EXDEV') throw err;
+        copyFileSync(`${this.base}.img`, this.opts.renameTo);
+      }
     }
     return hash.digest('hex');
   }

@@ -1,3 +1,5 @@
+import { resolve as resolvePath, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
   backoffMs,
@@ -12,6 +14,10 @@ import {
   Logger,
   PeerError,
   PinMismatchError,
+  Progress,
+  RateLimiter,
+  RateSetting,
+  rateSettingSchema,
   rollUp,
   sizeSchema,
   sleep,
@@ -40,6 +46,8 @@ export const exportBodySchema = z.object({
     port: z.number().int().min(1).max(65535),
     expectedRole: z.literal('cloud-manager'),
   }),
+  /** Optional bandwidth cap of this migration (changeable with PATCH). */
+  limit: rateSettingSchema.optional(),
 });
 export type ExportBody = z.infer<typeof exportBodySchema>;
 
@@ -54,6 +62,7 @@ export interface ExportJob {
   id: string;
   state: JobState;
   cloud: CloudTarget;
+  limit?: RateSetting;
   disks: ExportDisk[];
   error?: string;
   createdAt: string;
@@ -65,6 +74,12 @@ export interface ExportTuning {
   maxAttempts: number;
   chunkSize?: number;
   window?: number;
+  /** Disks of one export sent at once (several TCP streams when one cannot fill the link). Default 2. */
+  parallelDisks?: number;
+  /** The link's bandwidth setting (all exports share it); changeable with PUT /v1/link. */
+  link?: RateSetting;
+  /** Directory whose files may be named as `file://` sources (lab, benchmark); none by default. */
+  fileDir?: string;
 }
 
 /** Errors a new attempt cannot fix. */
@@ -84,6 +99,10 @@ export class ExportService {
   private readonly jobs = new Map<string, ExportJob>();
   private readonly running = new Map<string, AbortController>();
   private readonly rates = new Map<string, number>();
+  /** Live progress detail by `${id}/${key}`. */
+  private readonly live = new Map<string, Progress>();
+  private readonly limiters = new Map<string, RateLimiter>();
+  readonly link: RateLimiter;
   private readonly dirty = new Set<string>();
   private readonly flushTimer: NodeJS.Timeout;
 
@@ -93,6 +112,7 @@ export class ExportService {
     private readonly log: Logger,
     private readonly tuning: ExportTuning = { maxAttempts: 6 },
   ) {
+    this.link = new RateLimiter(tuning.link);
     for (const job of store.loadAll()) {
       if (job.state === 'waiting' || job.state === 'running') {
         // We were killed mid-export: report it honestly; a re-POST restarts the unfinished disks.
@@ -112,12 +132,14 @@ export class ExportService {
     if (existing && (existing.state === 'done' || this.running.has(body.id))) {
       throw new HttpError(409, `export ${body.id} already exists and is ${existing.state}`, { state: existing.state });
     }
+    for (const d of body.disks) this.checkFileSource(d.sourceUrl);
     const now = new Date().toISOString();
     const prior = new Map(existing?.disks.map((d) => [d.key, d]));
     const job: ExportJob = {
       id: body.id,
       state: 'waiting',
       cloud: body.cloud,
+      limit: body.limit ?? existing?.limit,
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
       disks: body.disks.map((d) => {
@@ -141,9 +163,12 @@ export class ExportService {
     this.log.info({ export: job.id, disks: job.disks.length, restarted: !!existing }, existing ? 'export re-posted' : 'export created');
     const ctl = new AbortController();
     this.running.set(job.id, ctl);
+    this.limiters.set(job.id, new RateLimiter(job.limit, this.link));
     void this.run(job, ctl.signal).finally(() => {
       this.running.delete(job.id);
       this.rates.delete(job.id);
+      this.limiters.delete(job.id);
+      for (const d of job.disks) this.live.delete(`${job.id}/${d.key}`);
     });
     return { status: 201, job: this.status(job.id) };
   }
@@ -151,8 +176,49 @@ export class ExportService {
   status(id: string): JobStatus {
     const job = this.jobs.get(id);
     if (!job) throw new HttpError(404, `no export ${id}`);
-    const disks = job.disks.map(({ key, size, bytesDone, state, sha256, error }) => ({ key, size, bytesDone, state, sha256, error }));
-    return { id, state: job.state, ...rollUp(disks), rateBytesPerSec: this.rates.get(id) ?? 0, disks, error: job.error };
+    const disks = job.disks.map(({ key, size, bytesDone, state, sha256, error }) => {
+      const p = this.live.get(`${id}/${key}`);
+      const detail = p && state === 'running' ? { bytesRead: p.bytesRead, wireBytes: p.wireBytes, rateBytesPerSec: p.rateBytesPerSec, etaSeconds: p.etaSeconds } : {};
+      return { key, size, bytesDone, state, sha256, error, ...detail };
+    });
+    const sum = rollUp(disks);
+    const running = disks.filter((d) => d.state === 'running');
+    const rate = running.reduce((a, d) => a + (d.rateBytesPerSec ?? 0), 0) || (this.rates.get(id) ?? 0);
+    const status: JobStatus = { id, state: job.state, ...sum, rateBytesPerSec: rate, disks, error: job.error };
+    if (rate > 0 && job.state === 'running') status.etaSeconds = Math.round((sum.bytesTotal - sum.bytesDone) / rate);
+    if (running.length) {
+      status.bytesRead = running.reduce((a, d) => a + (d.bytesRead ?? 0), 0);
+      status.wireBytes = running.reduce((a, d) => a + (d.wireBytes ?? 0), 0);
+    }
+    if (job.limit) status.limit = job.limit;
+    return status;
+  }
+
+  /** PATCH /v1/exports/:id {limitMbit, windows?}: the migration's cap, effective at once. */
+  setLimit(id: string, limit: RateSetting): JobStatus {
+    const job = this.jobs.get(id);
+    if (!job) throw new HttpError(404, `no export ${id}`);
+    job.limit = limit;
+    this.limiters.get(id)?.set(limit);
+    this.save(job);
+    this.log.info({ export: id, limit }, 'export bandwidth changed');
+    return this.status(id);
+  }
+
+  /** PUT /v1/link: the cap shared by every export of this prem-manager, effective at once. */
+  setLinkLimit(limit: RateSetting): RateSetting {
+    this.link.set(limit);
+    this.log.info({ limit }, 'link bandwidth changed');
+    return limit;
+  }
+
+  private checkFileSource(url: string): void {
+    if (!/^file:/i.test(url)) return;
+    const dir = this.tuning.fileDir;
+    const path = resolvePath(fileURLToPath(url));
+    if (!dir || !path.startsWith(resolvePath(dir) + sep)) {
+      throw new HttpError(400, `file sources are only allowed under the directory given with --file-dir`, { fields: ['disks.sourceUrl'] });
+    }
   }
 
   cancel(id: string): JobStatus {
@@ -174,65 +240,94 @@ export class ExportService {
     this.flush();
   }
 
-  private async run(job: ExportJob, signal: AbortSignal): Promise<void> {
+  private async run(job: ExportJob, jobSignal: AbortSignal): Promise<void> {
     const log = this.log.child({ export: job.id });
     job.state = 'running';
     this.save(job);
-    for (const [index, disk] of job.disks.entries()) {
-      if (disk.state === 'done') continue;
-      for (;;) {
-        if (signal.aborted) return;
-        disk.attempts++;
-        Object.assign(disk, { state: 'running', bytesDone: 0, error: undefined });
-        this.save(job);
-        try {
-          const result = await exportDisk(
-            this.identity,
-            job.cloud,
-            { jobId: job.id, stream: index, key: disk.key, size: disk.size, sourceUrl: disk.sourceUrl, cookie: disk.cookie, thumbprint: disk.thumbprint },
-            {
-              signal,
-              log: log.child({ disk: disk.key }),
-              chunkSize: this.tuning.chunkSize,
-              window: this.tuning.window,
-              progress: (p) => {
-                disk.bytesDone = p.bytesDone;
-                this.rates.set(job.id, p.rateBytesPerSec);
-                this.dirty.add(job.id);
-              },
-            },
-          );
-          Object.assign(disk, { state: 'done', bytesDone: disk.size, sha256: result.sha256 });
-          this.save(job);
-          log.info({ disk: disk.key, sha256: result.sha256, resends: result.resends, attempts: disk.attempts }, 'disk exported and verified by cloud-manager');
-          break;
-        } catch (err) {
-          if (signal.aborted) return; // cancel() already recorded the state
-          const message = (err as Error).message;
-          disk.error = message;
-          if (permanent(err) || disk.attempts >= this.tuning.maxAttempts) {
-            disk.state = 'failed';
-            job.state = 'failed';
-            job.error = `disk ${disk.key}: ${message}`;
-            this.save(job);
-            log.error({ disk: disk.key, attempts: disk.attempts, err: message }, 'export failed');
-            return;
-          }
-          disk.state = 'waiting';
-          this.save(job);
-          const delay = backoffMs(disk.attempts - 1);
-          log.warn({ disk: disk.key, attempt: disk.attempts, retryInMs: delay, err: message }, 'disk transfer interrupted; reconnecting (the disk continues at what cloud-manager holds durably)');
-          try {
-            await sleep(delay, signal);
-          } catch {
-            return;
-          }
+    // A disk that fails for good stops its siblings; cancel() stops them all.
+    const stop = new AbortController();
+    const onCancel = (): void => stop.abort();
+    jobSignal.addEventListener('abort', onCancel);
+    const todo = [...job.disks.entries()].filter(([, d]) => d.state !== 'done');
+    const lanes = Math.max(1, Math.min(this.tuning.parallelDisks ?? 2, todo.length));
+    let failed = false;
+    const lane = async (): Promise<void> => {
+      for (let item = todo.shift(); item && !stop.signal.aborted; item = todo.shift()) {
+        const ok = await this.runDisk(job, item[0], item[1], stop.signal, log);
+        if (!ok && !stop.signal.aborted) {
+          failed = true;
+          stop.abort();
         }
       }
+    };
+    try {
+      await Promise.all(Array.from({ length: lanes }, lane));
+    } finally {
+      jobSignal.removeEventListener('abort', onCancel);
     }
+    if (jobSignal.aborted || failed) return; // cancel() or the failing disk recorded the state
     job.state = 'done';
     this.save(job);
     log.info('export done');
+  }
+
+  /** One disk until done (true), failed for good (false, job marked failed) or aborted (false). */
+  private async runDisk(job: ExportJob, index: number, disk: ExportDisk, signal: AbortSignal, log: Logger): Promise<boolean> {
+    const liveKey = `${job.id}/${disk.key}`;
+    for (;;) {
+      if (signal.aborted) return false;
+      disk.attempts++;
+      const doneBefore = disk.bytesDone;
+      Object.assign(disk, { state: 'running', error: undefined });
+      this.save(job);
+      try {
+        const result = await exportDisk(
+          this.identity,
+          job.cloud,
+          { jobId: job.id, stream: index, key: disk.key, size: disk.size, sourceUrl: disk.sourceUrl, cookie: disk.cookie, thumbprint: disk.thumbprint },
+          {
+            signal,
+            log: log.child({ disk: disk.key }),
+            chunkSize: this.tuning.chunkSize,
+            window: this.tuning.window,
+            limiter: this.limiters.get(job.id),
+            progress: (p) => {
+              disk.bytesDone = p.bytesDone;
+              this.live.set(liveKey, p);
+              this.rates.set(job.id, p.rateBytesPerSec);
+              this.dirty.add(job.id);
+            },
+          },
+        );
+        Object.assign(disk, { state: 'done', bytesDone: disk.size, sha256: result.sha256 });
+        this.live.delete(liveKey);
+        this.save(job);
+        log.info({ disk: disk.key, sha256: result.sha256, resends: result.resends, attempts: disk.attempts, stats: result.stats }, 'disk exported and verified by cloud-manager');
+        return true;
+      } catch (err) {
+        if (signal.aborted) return false; // cancel() or a sibling's failure recorded the state
+        const message = (err as Error).message;
+        disk.error = message;
+        if (disk.bytesDone > doneBefore) disk.attempts = 1; // progress was made: count failures in a row only
+        if (permanent(err) || disk.attempts >= this.tuning.maxAttempts) {
+          disk.state = 'failed';
+          job.state = 'failed';
+          job.error = `disk ${disk.key}: ${message}`;
+          this.save(job);
+          log.error({ disk: disk.key, attempts: disk.attempts, err: message }, 'export failed');
+          return false;
+        }
+        disk.state = 'waiting';
+        this.save(job);
+        const delay = backoffMs(disk.attempts - 1);
+        log.warn({ disk: disk.key, attempt: disk.attempts, retryInMs: delay, err: message }, 'disk transfer interrupted; reconnecting (the disk continues at what cloud-manager holds durably)');
+        try {
+          await sleep(delay, signal);
+        } catch {
+          return false;
+        }
+      }
+    }
   }
 
   private save(job: ExportJob): void {

@@ -1,8 +1,12 @@
+import { fileURLToPath } from 'node:url';
 import {
   connectMtls,
   openDiskSession,
   SENDER_FEATURES,
+  DiskSource,
+  FileSource,
   HttpRangeSource,
+  RateLimiter,
   Logger,
   ProgressListener,
   sendDisk,
@@ -36,10 +40,16 @@ export async function exportDisk(
   identity: TlsIdentity,
   cloud: CloudTarget,
   disk: ExportDiskRequest,
-  opts: { signal: AbortSignal; progress: ProgressListener; log: Logger; chunkSize?: number; window?: number },
+  opts: { signal: AbortSignal; progress: ProgressListener; log: Logger; chunkSize?: number; window?: number; limiter?: RateLimiter },
 ): Promise<DiskResult> {
-  const source = new HttpRangeSource({ url: disk.sourceUrl, cookie: disk.cookie, thumbprint: disk.thumbprint }, disk.size, { maxSockets: 4 });
-  const socket = await connectMtls({ ...identity, host: cloud.host, port: cloud.port, expectedRole: cloud.expectedRole });
+  const source = await openSource(disk);
+  let socket;
+  try {
+    socket = await connectMtls({ ...identity, host: cloud.host, port: cloud.port, expectedRole: cloud.expectedRole });
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
   socket.setNoDelay(true);
   const onAbort = (): void => void socket.destroy(new Error('transfer cancelled'));
   opts.signal.addEventListener('abort', onAbort);
@@ -60,6 +70,7 @@ export async function exportDisk(
         stream: disk.stream,
         startOffset: reply.resumeFrom,
         features: reply.features,
+        limiter: opts.limiter,
         chunkSize: opts.chunkSize,
         window: opts.window,
         progress: opts.progress,
@@ -77,4 +88,17 @@ export async function exportDisk(
     socket.destroy();
     await source.close();
   }
+}
+
+/** The lease URL (ranged GETs) or, where the service allows it (--file-dir, checked at POST), a local file. */
+async function openSource(disk: ExportDiskRequest): Promise<DiskSource> {
+  if (/^file:/i.test(disk.sourceUrl)) {
+    const src = await FileSource.open(fileURLToPath(disk.sourceUrl));
+    if (src.size !== disk.size) {
+      await src.close();
+      throw new Error(`source file has ${src.size} bytes, the export says ${disk.size}`);
+    }
+    return src;
+  }
+  return new HttpRangeSource({ url: disk.sourceUrl, cookie: disk.cookie, thumbprint: disk.thumbprint }, disk.size, { maxSockets: 4 });
 }
