@@ -36,6 +36,9 @@ const USED_METHODS = [
   'ExportVm', 'ImportVApp', 'HttpNfcLeaseComplete', 'HttpNfcLeaseAbort', 'HttpNfcLeaseProgress',
   'HttpNfcLeaseGetManifest', 'CreateImportSpec', 'DisableMethods', 'EnableMethods',
   'CreateSnapshot_Task', 'RemoveSnapshot_Task', 'QueryChangedDiskAreas',
+  'StartProgramInGuest', 'ListProcessesInGuest', 'TerminateProcessInGuest', 'ReadEnvironmentVariableInGuest',
+  'InitiateFileTransferToGuest', 'InitiateFileTransferFromGuest', 'MakeDirectoryInGuest', 'DeleteFileInGuest',
+  'DeleteDirectoryInGuest', 'CreateTemporaryDirectoryInGuest', 'ListFilesInGuest',
   'ParseDescriptor', 'AcquireGenericServiceTicket',
   // Alarms, VAIO filters, and storage policies (PBM: namespace urn:pbm on /pbm, see pbm/ below).
   'CreateAlarm', 'GetAlarm', 'RemoveAlarm', 'ReconfigureAlarm', 'AcknowledgeAlarm', 'GetAlarmState',
@@ -64,6 +67,10 @@ const EXTRA_TYPES = [
   'VirtualDiskSparseVer2BackingInfo', 'VirtualDiskSeSparseBackingInfo', 'VirtualDiskRawDiskMappingVer1BackingInfo',
   'VirtualMachineImportSpec', 'OvfNetworkMapping', 'HttpNfcLeaseDeviceUrl', 'HttpNfcLeaseState', 'NotImplemented',
   'MethodDisabled', 'SessionManagerHttpServiceRequestSpec', 'SessionManagerVmomiServiceRequestSpec',
+  // Guest operations (objects/guest-operations-manager.ts) and CBT.
+  'NamePasswordAuthentication', 'GuestPosixFileAttributes', 'GuestWindowsFileAttributes', 'GuestProgramSpec',
+  'InvalidGuestLogin', 'GuestOperationsUnavailable', 'GuestProcessNotFound', 'FileFault', 'FileNotFound',
+  'FileAlreadyExists', 'GuestPermissionDenied',
 ];
 
 const GOVMOMI = process.env.GOVMOMI_DIR || '/usr/share/gocode/src/github.com/vmware/govmomi';

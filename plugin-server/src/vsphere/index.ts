@@ -15,6 +15,10 @@ export { TaskManager } from './objects/task-manager';
 export { Task } from './objects/task';
 export { EventManager, EventSpec, eventArguments } from './objects/event-manager';
 export { VirtualMachine } from './objects/virtual-machine';
+export {
+  GuestOperationsManager, GuestAuth, GuestProgram, GuestFileTransferError, GuestProcessTimeoutError,
+} from './objects/guest-operations-manager';
+export { DiskChangeId, appendExtent, queryChangedDiskAreasPaged } from './objects/changed-block-tracking';
 export * from './objects/service-instance';
 export { SoapTransport, HttpRequestOptions, readBody } from './soap/transport';
 export { RETRYABLE_READS } from './soap/vim-client';

@@ -1,9 +1,10 @@
 import {
-  ManagedObjectReference, VirtualMachineConfigSpec, VirtualMachinePowerState, VirtualMachineSnapshotInfo,
+  DiskChangeExtent, ManagedObjectReference, VirtualMachineConfigSpec, VirtualMachinePowerState, VirtualMachineSnapshotInfo,
   VirtualMachineSnapshotTree,
 } from '../generated';
 import { retrieveAll, retrieveProperties, toPropertyValues } from '../property/property-collector';
 import { VimClient } from '../soap/vim-client';
+import { DiskChangeId, queryChangedDiskAreasPaged, readDiskChangeIds } from './changed-block-tracking';
 import { HttpNfcLease } from './http-nfc-lease';
 import { ManagedObject } from './managed-object';
 import { Task } from './task';
@@ -95,6 +96,46 @@ export class VirtualMachine extends ManagedObject {
   /** ReconfigVM_Task. */
   async reconfigure(spec: VirtualMachineConfigSpec): Promise<Task> {
     return new Task(this.client, await this.client.invoke('ReconfigVM_Task', { _this: this.ref, spec }));
+  }
+
+  /** ReconfigVM_Task changeTrackingEnabled (CBT), waiting for it; see objects/changed-block-tracking.ts. */
+  async enableChangeTracking(enabled = true): Promise<void> {
+    await (await this.reconfigure({ changeTrackingEnabled: enabled })).wait();
+  }
+
+  /** CreateSnapshot_Task, waiting for it: the new snapshot's MoRef (a VirtualMachineSnapshot). */
+  async createSnapshot(name: string, opts: { description?: string; memory?: boolean; quiesce?: boolean } = {}): Promise<ManagedObjectReference> {
+    const task = new Task(this.client, await this.client.invoke('CreateSnapshot_Task', {
+      _this: this.ref, name, description: opts.description, memory: opts.memory ?? false, quiesce: opts.quiesce ?? false,
+    }));
+    return (await task.wait()) as ManagedObjectReference;
+  }
+
+  /** RemoveSnapshot_Task on `snapshot` (its children too when `removeChildren`), waiting for it. */
+  async removeSnapshot(snapshot: ManagedObjectReference, opts: { removeChildren?: boolean; consolidate?: boolean } = {}): Promise<void> {
+    await new Task(this.client, await this.client.invoke('RemoveSnapshot_Task', {
+      _this: snapshot, removeChildren: opts.removeChildren ?? false, consolidate: opts.consolidate,
+    })).wait();
+  }
+
+  /** The disks at `snapshot` (or now, when omitted) with their CBT change ids. */
+  diskChangeIds(snapshot?: ManagedObjectReference): Promise<DiskChangeId[]> {
+    return readDiskChangeIds(this.client, snapshot ?? this.ref);
+  }
+
+  /**
+   * QueryChangedDiskAreas for disk `diskKey`, paged from `startOffset` to the end of the disk:
+   * the areas changed between `changeId` and `snapshot` (without snapshot: the current disk of a
+   * powered-off VM), sorted and merged; changeId `*` = all allocated areas.
+   */
+  async queryChangedDiskAreas(snapshot: ManagedObjectReference | undefined, diskKey: number, startOffset: number, changeId: string):
+  Promise<DiskChangeExtent[]> {
+    const disk = (await this.diskChangeIds(snapshot)).find((d) => d.key === diskKey);
+    if (!disk) throw new Error(`${this} has no disk with key ${diskKey}${snapshot ? ` at snapshot ${snapshot.value}` : ''}`);
+    const { areas } = await queryChangedDiskAreasPaged((offset) => this.client.invoke('QueryChangedDiskAreas', {
+      _this: this.ref, snapshot, deviceKey: diskKey, startOffset: offset, changeId,
+    }), startOffset, disk.capacityInBytes);
+    return areas;
   }
 
   /** Destroy_Task: deletes the VM and its files. */
