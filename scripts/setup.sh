@@ -15,6 +15,7 @@ APT_PACKAGES=(
   openssl                        # certificate inspection in tests
   ca-certificates
   busybox-static                 # lab guests: the root file system guest operations run in (test/lab/vcsim)
+  openssh-server openssh-client rsync netcat-openbsd debootstrap  # npm run bench -- transfer: the peers (rsync -e ssh, scp, nc) and the OS-image data set
 )
 
 missing=()
