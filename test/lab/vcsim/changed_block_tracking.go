@@ -76,16 +76,28 @@ func newChangeTracker() *changeTracker {
 // readBlockMap hashes the file at p in cbtBlock blocks; size is the disk's capacity (missing
 // bytes read as zeros).
 func readBlockMap(p string, size int64) (*blockMap, error) {
+	return readBlocks(p, size, 0, -1)
+}
+
+// readBlocks hashes blocks from..to-1 of the file at p (to < 0: to the end); the map covers the
+// whole disk, other blocks are left unset.
+func readBlocks(p string, size int64, from, to int) (*blockMap, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	n := int((size + cbtBlock - 1) / cbtBlock)
+	if to < 0 || to > n {
+		to = n
+	}
 	m := &blockMap{size: size, hashes: make([][sha256.Size]byte, n), zero: make([]bool, n)}
+	if _, err := f.Seek(int64(from)*cbtBlock, io.SeekStart); err != nil {
+		return nil, err
+	}
 	buf := make([]byte, cbtBlock)
 	zeros := make([]byte, cbtBlock)
-	for i := 0; i < n; i++ {
+	for i := from; i < to; i++ {
 		want := int64(cbtBlock)
 		if rest := size - int64(i)*cbtBlock; rest < want {
 			want = rest
@@ -321,11 +333,6 @@ func (t *changeTracker) query(req *types.QueryChangedDiskAreas) (*types.DiskChan
 			return nil, &guestFault{fmt.Sprintf("The attempted operation cannot be performed in the current state (%s).", powerStateText(state)),
 				&types.InvalidPowerState{RequestedState: types.VirtualMachinePowerStatePoweredOff, ExistingState: state}}
 		}
-		m, err := readBlockMap(disk.flat, disk.capacity)
-		if err != nil {
-			return nil, &guestFault{err.Error(), &types.FileFault{File: disk.ctk}}
-		}
-		target = m
 	}
 	if req.ChangeId != "*" && from == nil {
 		return nil, ctkFault
@@ -334,6 +341,13 @@ func (t *changeTracker) query(req *types.QueryChangedDiskAreas) (*types.DiskChan
 	end := req.StartOffset + cbtWindow
 	if end > disk.capacity {
 		end = disk.capacity
+	}
+	if target == nil { // the current disk: hash only the blocks of this answer
+		m, err := readBlocks(disk.flat, disk.capacity, int(req.StartOffset/cbtBlock), int((end+cbtBlock-1)/cbtBlock))
+		if err != nil {
+			return nil, &guestFault{err.Error(), &types.FileFault{File: disk.ctk}}
+		}
+		target = m
 	}
 	info := &types.DiskChangeInfo{StartOffset: req.StartOffset, Length: end - req.StartOffset}
 	for b := int(req.StartOffset / cbtBlock); int64(b)*cbtBlock < end; b++ {
