@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { HDM_CONFIG, HdmConfig, VcenterEndpoint } from '../config/hdm-config';
 import { PkiService } from '../pki/pki.service';
+import { ensureAlarmsIn } from './alarm-definitions';
 import { buildExtension, ExtensionSpec, reconcileExtension } from './extension-descriptor';
 import { describeVcenterError, openExtensionRegistry, ExtensionRegistry } from './extension-registry';
 
@@ -88,6 +89,7 @@ export class RegistrationService implements OnApplicationShutdown {
       const action = reconcileExtension(current, desired);
       if (action === 'register') await registry.register(desired);
       if (action === 'update') await registry.update(desired);
+      await ensureAlarmsIn(vc, this.config.extensionKey); // alarm-definitions.ts: HDM's alarms, found by name
       return action;
     } finally {
       await registry.close();
