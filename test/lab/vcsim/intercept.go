@@ -65,6 +65,7 @@ func (v *vcenter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == uiCloneTicketPath:
 		v.serveUICloneTicket(w, r)
+	case r.URL.Path == vapiSessionPath && v.vapiLoginRefused(w, r):
 	case strings.HasPrefix(r.URL.Path, "/nfc/"):
 		v.serveNFC(w, r)
 	case r.URL.Path == "/guestFile" && v.extras != nil:

@@ -1,0 +1,3 @@
+export * from './paths';
+export { VapiClient, VapiError, VapiRequest } from './rest-client';
+export * from './content-library';
