@@ -72,6 +72,8 @@ type guestOps struct {
 type guestVM struct {
 	name, root string
 	procs      map[int64]*guestProcess
+	build      sync.Once
+	buildErr   error
 }
 
 type guestProcess struct {
@@ -100,13 +102,22 @@ func newGuestOps(dataDir string, closing <-chan struct{}) (*guestOps, error) {
 	}
 	g.base = base
 	vms := simulator.Map.All("VirtualMachine")
-	for _, e := range vms {
-		vm := e.(*simulator.VirtualMachine)
-		if len(vms) <= guestEagerLimit {
-			if _, err := g.guest(vm); err != nil {
+	if len(vms) <= guestEagerLimit { // in parallel: the time is file-system latency
+		errs := make(chan error, len(vms))
+		for _, e := range vms {
+			go func(vm *simulator.VirtualMachine) {
+				_, err := g.guest(vm)
+				errs <- err
+			}(e.(*simulator.VirtualMachine))
+		}
+		for range vms {
+			if err := <-errs; err != nil {
 				return nil, err
 			}
 		}
+	}
+	for _, e := range vms {
+		vm := e.(*simulator.VirtualMachine)
 		setToolsRunning(vm, vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn)
 	}
 	go func() {
@@ -120,19 +131,19 @@ func newGuestOps(dataDir string, closing <-chan struct{}) (*guestOps, error) {
 	return g, nil
 }
 
-// guest returns vm's guest, building its root on first use.
+// guest returns vm's guest, building its root on first use (one build per VM at a time).
 func (g *guestOps) guest(vm *simulator.VirtualMachine) (*guestVM, error) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if gv := g.guests[vm.Self.Value]; gv != nil {
-		return gv, nil
+	gv := g.guests[vm.Self.Value]
+	if gv == nil {
+		gv = &guestVM{name: vm.Name, root: filepath.Join(g.base, vm.Name), procs: map[int64]*guestProcess{}}
+		g.guests[vm.Self.Value] = gv
 	}
-	root := filepath.Join(g.base, vm.Name)
-	if err := buildGuestRoot(root); err != nil {
-		return nil, err
+	g.mu.Unlock()
+	gv.build.Do(func() { gv.buildErr = buildGuestRoot(gv.root) })
+	if gv.buildErr != nil {
+		return nil, gv.buildErr
 	}
-	gv := &guestVM{name: vm.Name, root: root, procs: map[int64]*guestProcess{}}
-	g.guests[vm.Self.Value] = gv
 	return gv, nil
 }
 
