@@ -28,6 +28,8 @@ export const importBodySchema = z.object({
         key: diskKeySchema,
         size: sizeSchema,
         uploadUrl: urlSchema,
+        /** Delta: the previous version of this disk (file:// under --file-dir); changed areas come from prem. */
+        baseUrl: urlSchema.optional(),
         cookie: z.string().max(4096).optional(),
         thumbprint: thumbprintSchema.optional(),
       }),
@@ -39,6 +41,7 @@ export type ImportBody = z.infer<typeof importBodySchema>;
 
 interface ImportDisk extends DiskStatus {
   uploadUrl: string;
+  baseUrl?: string;
   cookie?: string;
   thumbprint?: string;
   attempts: number;
@@ -65,6 +68,8 @@ export interface DiskLease {
   stream: number;
   size: number;
   uploadUrl: string;
+  /** Delta: the local file holding the previous version of the disk. */
+  baseFile?: string;
   cookie?: string;
   thumbprint?: string;
   /** Where this disk is staged (the Cloud Manager's working disk): StagingSink.open(dir, name, size). */
@@ -120,10 +125,13 @@ export class ImportService {
       throw new HttpError(409, `import ${body.id} already exists and is ${existing.state}`, { state: existing.state });
     }
     for (const d of body.disks) {
-      if (!/^file:/i.test(d.uploadUrl)) continue;
-      const path = resolvePath(fileURLToPath(d.uploadUrl));
-      if (!this.fileDir || !path.startsWith(resolvePath(this.fileDir) + sep)) {
-        throw new HttpError(400, 'file targets are only allowed under the directory given with --file-dir', { fields: ['disks.uploadUrl'] });
+      for (const url of [d.uploadUrl, d.baseUrl]) {
+        if (url === undefined) continue;
+        const path = /^file:/i.test(url) ? resolvePath(fileURLToPath(url)) : undefined;
+        if (url === d.baseUrl && !path) throw new HttpError(400, 'baseUrl must be a file:// URL', { fields: ['disks.baseUrl'] });
+        if (path && (!this.fileDir || !path.startsWith(resolvePath(this.fileDir) + sep))) {
+          throw new HttpError(400, 'file targets are only allowed under the directory given with --file-dir', { fields: ['disks.uploadUrl'] });
+        }
       }
     }
     const now = new Date().toISOString();
@@ -144,6 +152,7 @@ export class ImportService {
           key: d.key,
           size: d.size,
           uploadUrl: d.uploadUrl,
+          baseUrl: d.baseUrl,
           cookie: d.cookie,
           thumbprint: d.thumbprint,
           attempts: 0,
@@ -211,6 +220,7 @@ export class ImportService {
       stream: index,
       size: disk.size,
       uploadUrl: disk.uploadUrl,
+      baseFile: disk.baseUrl ? fileURLToPath(disk.baseUrl) : undefined,
       cookie: disk.cookie,
       thumbprint: disk.thumbprint,
       staging,

@@ -73,6 +73,7 @@ export class DataServer {
       const fileTarget = /^file:/i.test(lease.uploadUrl) ? fileURLToPath(lease.uploadUrl) : undefined;
       sink = await StagingSink.open(lease.staging.dir, lease.staging.name, lease.size, {
         renameTo: fileTarget,
+        seedFrom: lease.baseFile,
         commit: fileTarget ? undefined : async (image) => {
           const put = new HttpPutSink({ url: lease.uploadUrl, cookie: lease.cookie, thumbprint: lease.thumbprint }, lease.size);
           try {
@@ -90,7 +91,7 @@ export class DataServer {
           log.info({ bytes: image.size }, 'staged disk uploaded to the lease');
         },
       });
-      const startOffset = await acceptHello(channel, 'cloud-manager', hello, { resumeFrom: sink.resumeFrom, features: RECEIVER_FEATURES });
+      const startOffset = await acceptHello(channel, 'cloud-manager', hello, { resumeFrom: sink.resumeFrom, features: lease.baseFile ? [...RECEIVER_FEATURES, 'keep'] : RECEIVER_FEATURES });
       if (startOffset > 0) log.info({ resumeFrom: startOffset }, 'resuming disk at its durable prefix');
       const result = await receiveDisk({ channel, sink, stream: lease.stream, size: lease.size, startOffset, index: new ChunkIndex(), signal: lease.signal, progress: lease.progress, log });
       lease.done(result.sha256);

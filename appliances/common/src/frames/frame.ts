@@ -46,6 +46,8 @@ export const FrameFlags = {
   DEFLATE: 1 << 3,
   /** On DATA: payload = SHA-256 + u32 length of a chunk sent earlier in the job (feature `dedup`). */
   DEDUP: 1 << 4,
+  /** On DATA: the receiver's previous version of these bytes stands; payload = u32 length (feature `keep`, deltas). */
+  KEEP: 1 << 5,
 } as const;
 
 export interface FrameHeader {

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { FrameChannel } from './channel';
 import { ChunkDecodeError, ChunkIndex, CompressionPolicy, decodeChunk, deflateChunk, isAllZero, u32 } from './chunk-codec';
 import { DiskSource } from './io';
 import { receiveDisk } from './receive';
-import { sendDisk } from './send';
+import { deltaPlan, sendDisk } from './send';
 import { StagingSink } from './staging';
 
 const MiB = 1 << 20;
@@ -129,6 +129,66 @@ describe('data reduction: zero, dedup, adaptive deflate', () => {
   });
 });
 
+describe('deltas (CBT changed areas, KEEP frames)', () => {
+  it('plans changed areas in chunk-sized pieces and the rest as KEEP', () => {
+    const plan = deltaPlan(0, 10 * MiB, MiB, [{ start: 3 * MiB + 5, length: 10 }, { start: 3 * MiB + 10, length: 2 * MiB }, { start: 9 * MiB, length: 5 * MiB }]);
+    assert.equal(plan.reduce((a, p) => a + p.length, 0), 10 * MiB);
+    plan.forEach((p, i) => i && assert.equal(p.offset, plan[i - 1]!.offset + plan[i - 1]!.length));
+    assert.ok(plan.every((p) => p.length <= MiB && p.length > 0));
+    const sent = plan.filter((p) => !p.keep);
+    assert.deepEqual(sent[0], { offset: 3 * MiB + 5, length: MiB, keep: false });
+    assert.equal(sent.reduce((a, p) => a + p.length, 0), 2 * MiB + 5 + MiB);
+    assert.deepEqual(deltaPlan(4 * MiB, 5 * MiB, MiB, [{ start: 0, length: 4 * MiB }]), [{ offset: 4 * MiB, length: MiB, keep: true }]);
+  });
+
+  it('sends only the changed 64 KiB blocks over a seeded staging image; the disk hash covers everything', async () => {
+    const base = randomBytes(16 * MiB);
+    const next = Buffer.from(base);
+    const areas: Array<{ start: number; length: number }> = [];
+    for (const block of [3, 70, 71, 200, 255]) {
+      randomBytes(65536).copy(next, block * 65536);
+      areas.push({ start: block * 65536, length: 65536 });
+    }
+    next.fill(0, 8 * MiB, 8 * MiB + 65536); // a changed area that is now zeros: written, not left as the base
+    areas.push({ start: 8 * MiB, length: 65536 });
+    writeFileSync(join(dir, 'base.img'), base);
+    const sink = await StagingSink.open(dir, 'delta', next.length, { seedFrom: join(dir, 'base.img') });
+    const p = await pair();
+    try {
+      const [sent, received] = await Promise.all([
+        sendDisk({ channel: new FrameChannel(p.a), source: memSource(next), stream: 0, chunkSize: MiB, features: [...ALL, 'keep'], changedAreas: areas }),
+        receiveDisk({ channel: new FrameChannel(p.b), sink, stream: 0, size: next.length, index: new ChunkIndex() }),
+      ]);
+      assert.equal(received.sha256, sha(next).toString('hex'));
+      assert.equal(sent.sha256, received.sha256);
+      assert.ok(readFileSync(join(dir, 'delta.img')).equals(next));
+      assert.equal(sent.stats!.keptBytes, next.length - 6 * 65536);
+      assert.ok(p.wire() < 6 * 65536 + 64 * 1024, `${p.wire()} bytes on the wire for a 16 MiB disk with 384 KiB changed`);
+    } finally {
+      p.a.destroy();
+      p.b.destroy();
+    }
+  });
+
+  it('a KEEP frame into a sink without a previous version fails the disk instead of writing garbage', async () => {
+    const data = randomBytes(2 * MiB);
+    const sink = await StagingSink.open(dir, 'nobase', data.length);
+    const p = await pair();
+    try {
+      const r = await Promise.allSettled([
+        sendDisk({ channel: new FrameChannel(p.a), source: memSource(data), stream: 0, chunkSize: MiB, features: ['keep'], changedAreas: [] }),
+        receiveDisk({ channel: new FrameChannel(p.b), sink, stream: 0, size: data.length }),
+      ]);
+      // Without a base the staged image holds zeros where KEEP said "as before": the end-to-end hash catches it.
+      assert.equal(r[0].status, 'rejected');
+      assert.equal(r[1].status, 'rejected');
+    } finally {
+      p.a.destroy();
+      p.b.destroy();
+    }
+  });
+});
+
 describe('decodeChunk (fuzz)', () => {
   const MAX = 64 * 1024;
   it('never returns more than maxChunk and rejects malformed payloads only with ChunkDecodeError', async () => {
@@ -147,7 +207,7 @@ describe('decodeChunk (fuzz)', () => {
         async (flags, payload) => {
           try {
             const d = await decodeChunk(flags, payload, MAX, index.lookup);
-            const len = d.kind === 'zero' ? d.length : d.data.length;
+            const len = d.kind === 'data' ? d.data.length : d.length;
             assert.ok(len <= MAX);
             if (d.kind === 'data' && flags & FrameFlags.DEDUP) assert.ok(d.data.equals(known));
           } catch (err) {

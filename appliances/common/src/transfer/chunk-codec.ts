@@ -15,13 +15,14 @@ const inflateRawAsync = promisify(inflateRaw);
  * | ZERO    | u32 length                                | the chunk is `length` zero bytes          |
  * | DEFLATE | raw deflate of the chunk                  | inflates (bounded to MAX_CHUNK) and writes|
  * | DEDUP   | SHA-256 (32) + u32 length of an earlier chunk | copies it from what it already wrote  |
+ * | KEEP    | u32 length (deltas)                       | leaves its previous version of the bytes  |
  *
  * At most one of the three. The frame header's hash covers the payload as sent (checked by the
  * decoder); the chunk itself is covered by the disk SHA-256 at DISK_DONE, and a DEDUP copy is
  * re-hashed before it is written. Anything the receiver cannot decode (unknown reference,
  * inflate error, wrong length) is NACKed: the sender then resends the plain chunk.
  */
-export const CHUNK_FLAGS = FrameFlags.ZERO | FrameFlags.DEFLATE | FrameFlags.DEDUP;
+export const CHUNK_FLAGS = FrameFlags.ZERO | FrameFlags.DEFLATE | FrameFlags.DEDUP | FrameFlags.KEEP;
 
 /** Features (HELLO) that enable each encoding. */
 export const REDUCTION_FEATURES = ['zero', 'deflate', 'dedup'] as const;
@@ -125,7 +126,7 @@ export class ChunkDecodeError extends Error {
   readonly code = 'ERR_HDM_CHUNK_DECODE';
 }
 
-export type DecodedChunk = { kind: 'data'; data: Buffer } | { kind: 'zero'; length: number };
+export type DecodedChunk = { kind: 'data'; data: Buffer } | { kind: 'zero'; length: number } | { kind: 'keep'; length: number };
 
 /** Looks up the bytes of an earlier chunk by its SHA-256 (the receiver's chunk index). */
 export type ChunkLookup = (sha256: Buffer, length: number) => Promise<Buffer | undefined>;
@@ -137,11 +138,12 @@ export type ChunkLookup = (sha256: Buffer, length: number) => Promise<Buffer | u
 export async function decodeChunk(flags: number, payload: Buffer, maxChunk: number, lookup?: ChunkLookup): Promise<DecodedChunk> {
   const kind = flags & CHUNK_FLAGS;
   if (kind === 0) return { kind: 'data', data: payload };
-  if (kind === FrameFlags.ZERO) {
-    if (payload.length !== 4) throw new ChunkDecodeError(`ZERO payload of ${payload.length} bytes (want 4)`);
+  if (kind === FrameFlags.ZERO || kind === FrameFlags.KEEP) {
+    const name = kind === FrameFlags.ZERO ? 'ZERO' : 'KEEP';
+    if (payload.length !== 4) throw new ChunkDecodeError(`${name} payload of ${payload.length} bytes (want 4)`);
     const length = payload.readUInt32BE(0);
-    if (length === 0 || length > maxChunk) throw new ChunkDecodeError(`ZERO length ${length} outside 1..${maxChunk}`);
-    return { kind: 'zero', length };
+    if (length === 0 || length > maxChunk) throw new ChunkDecodeError(`${name} length ${length} outside 1..${maxChunk}`);
+    return { kind: kind === FrameFlags.ZERO ? 'zero' : 'keep', length };
   }
   if (kind === FrameFlags.DEFLATE) {
     if (payload.length === 0) throw new ChunkDecodeError('empty DEFLATE payload');

@@ -20,8 +20,10 @@ export interface DiskSink {
    * end-to-end digest instead of its own running hash (required when resuming).
    */
   finish(): Promise<void | string>;
-  /** Optional: accept `length` bytes of zeros without them being sent (zero chunks). */
+  /** Optional: advance over `length` bytes leaving what the sink holds there (zeros of a hole, or a delta's base). */
   skip?(length: number): Promise<void>;
+  /** Optional: `length` zero bytes, written efficiently (a hole where possible). */
+  writeZeros?(length: number): Promise<void>;
   /** Optional: read back bytes already written (the receiver's dedup index copies from them). */
   read?(offset: number, length: number): Promise<Buffer>;
   /** True when finish() returns the SHA-256 of the whole disk (the receiver then keeps no running hash). */

@@ -41,7 +41,7 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
   const diskHash = createHash('sha256');
   type Chunk = DecodedChunk & { hash?: Buffer };
   const pending = new Map<number, Chunk>();
-  const chunkLength = (c: Chunk): number => (c.kind === 'zero' ? c.length : c.data.length);
+  const chunkLength = (c: Chunk): number => (c.kind === 'data' ? c.data.length : c.length);
   const runningHash = !sink.hashesOnFinish;
   const index = opts.index && sink.read ? opts.index : undefined;
   const readBack = sink.read?.bind(sink);
@@ -60,8 +60,12 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
   if (opts.signal?.aborted) onAbort();
 
   const accept = async (offset: number, c: Chunk): Promise<void> => {
-    if (c.kind === 'zero') {
-      if (sink.skip) await sink.skip(c.length);
+    if (c.kind === 'keep') {
+      // Delta: the sink holds the previous version (a staged image seeded from the base disk).
+      if (!sink.skip || runningHash) throw new Error('KEEP frame but this sink holds no previous version of the disk');
+      await sink.skip(c.length);
+    } else if (c.kind === 'zero') {
+      if (sink.writeZeros) await sink.writeZeros(c.length);
       else await sink.write(zeroBuffer(c.length));
       if (runningHash) diskHash.update(zeroBuffer(c.length));
     } else {

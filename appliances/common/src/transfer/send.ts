@@ -43,6 +43,12 @@ export interface SendDiskOptions {
   compression?: CompressionPolicy;
   /** Bandwidth cap (wire bytes) of this migration, chained to the link's. */
   limiter?: RateLimiter;
+  /**
+   * Delta (feature `keep`, the receiver holds the previous version of the disk): the areas
+   * changed since then, as CBT (QueryChangedDiskAreas) reports them. Only they are sent; the
+   * rest goes as KEEP frames. The whole disk is still read and hashed.
+   */
+  changedAreas?: Array<{ start: number; length: number }>;
   progress?: ProgressListener;
   signal?: AbortSignal;
   log?: Logger;
@@ -69,6 +75,8 @@ export interface SendStats {
   deflatedBytes: number;
   deflatedWire: number;
   resentBytes: number;
+  /** Delta: logical bytes left as they were on the receiver (KEEP frames). */
+  keptBytes: number;
 }
 
 interface Prepared {
@@ -108,13 +116,16 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   // Chunk grid: the resumed prefix [0, startOffset) in chunks that are only hashed, then the
   // rest from startOffset in chunks that are sent.
   const prefixCount = Math.ceil(startOffset / chunkSize);
-  const sendCount = Math.ceil((size - startOffset) / chunkSize);
-  const chunkCount = prefixCount + sendCount;
-  const chunkAt = (index: number): { offset: number; length: number } => {
+  const features = new Set(opts.features ?? []);
+  const plan = opts.changedAreas && features.has('keep') ? deltaPlan(startOffset, size, chunkSize, opts.changedAreas) : undefined;
+  const sendPieces = plan ? plan.length : Math.ceil((size - startOffset) / chunkSize);
+  const chunkCount = prefixCount + sendPieces;
+  const chunkAt = (index: number): { offset: number; length: number; keep?: boolean } => {
     if (index < prefixCount) {
       const offset = index * chunkSize;
       return { offset, length: Math.min(chunkSize, startOffset - offset) };
     }
+    if (plan) return plan[index - prefixCount]!;
     const offset = startOffset + (index - prefixCount) * chunkSize;
     return { offset, length: Math.min(chunkSize, size - offset) };
   };
@@ -130,10 +141,9 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   let nextSend = 0; // index of the next chunk to send (in order)
   let reading = 0;
   const ready = new Map<number, Prepared>(); // read and prepared, not yet sent
-  const features = new Set(opts.features ?? []);
   const policy = opts.compression ?? new CompressionPolicy();
   const sentChunks = features.has('dedup') ? (opts.sentChunks ?? new SentChunks()) : undefined;
-  const stats: SendStats = { bytesRead: 0, bytesSent: 0, wireBytes: 0, zeroBytes: 0, dedupBytes: 0, deflatedBytes: 0, deflatedWire: 0, resentBytes: 0 };
+  const stats: SendStats = { bytesRead: 0, bytesSent: 0, wireBytes: 0, zeroBytes: 0, dedupBytes: 0, deflatedBytes: 0, deflatedWire: 0, resentBytes: 0, keptBytes: 0 };
   const wireStart = performance.now();
   /**
    * Off the main thread where possible: the chunk hash (WebCrypto digest runs in libuv's pool)
@@ -141,7 +151,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
    */
   const prepare = async (index: number, buf: Buffer): Promise<Prepared> => {
     stats.bytesRead += buf.length;
-    if (index < prefixCount) return { buf, hash: Buffer.alloc(0), zero: false };
+    if (index < prefixCount || chunkAt(index).keep) return { buf, hash: Buffer.alloc(0), zero: false };
     if (features.has('zero') && isAllZero(buf)) return { buf, hash: Buffer.alloc(0), zero: true };
     const hashing = webcrypto.subtle.digest('SHA-256', buf).then((d) => Buffer.from(d));
     let deflated: Buffer | undefined;
@@ -204,7 +214,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
       }
       const buf = p.buf;
       ready.delete(nextSend);
-      const { offset } = chunkAt(nextSend);
+      const { offset, keep } = chunkAt(nextSend);
       const resumed = nextSend < prefixCount;
       nextSend++;
       diskHash.update(buf);
@@ -220,7 +230,13 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
       let flags = 0;
       let payload = buf;
       let payloadHash = hash;
-      if (p.zero) {
+      if (keep) {
+        flags = FrameFlags.KEEP;
+        payload = u32(buf.length);
+        payloadHash = undefined;
+        stats.keptBytes += buf.length;
+        stats.bytesSent -= buf.length;
+      } else if (p.zero) {
         flags = FrameFlags.ZERO;
         payload = u32(buf.length);
         payloadHash = undefined;
@@ -249,7 +265,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   };
 
   const ackLoop = async (): Promise<void> => {
-    while (!failure && acked < sendCount) {
+    while (!failure && acked < sendPieces) {
       const item = await Promise.race([channel.receive(opts.idleTimeoutMs ?? 60_000), failed]);
       if (item.kind === 'corrupt') throw item.error;
       const f = item.frame;
@@ -305,4 +321,38 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * The pieces of [from, size) for a delta: changed areas (merged, clipped) in pieces of at most
+ * chunkSize, the unchanged rest in KEEP pieces of at most chunkSize (they are still read, for
+ * the disk hash, one chunk at a time).
+ */
+export function deltaPlan(from: number, size: number, chunkSize: number, areas: Array<{ start: number; length: number }>): Array<{ offset: number; length: number; keep: boolean }> {
+  const merged: Array<[number, number]> = [];
+  for (const a of [...areas].filter((x) => x.length > 0).sort((x, y) => x.start - y.start)) {
+    const s = Math.max(from, a.start);
+    const e = Math.min(size, a.start + a.length);
+    if (e <= s) continue;
+    const last = merged[merged.length - 1];
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else merged.push([s, e]);
+  }
+  const out: Array<{ offset: number; length: number; keep: boolean }> = [];
+  let pos = from;
+  let i = 0;
+  while (pos < size) {
+    const area = merged[i];
+    if (area && pos >= area[0]) {
+      const end = Math.min(area[1], pos + chunkSize);
+      out.push({ offset: pos, length: end - pos, keep: false });
+      pos = end;
+      if (pos >= area[1]) i++;
+    } else {
+      const end = Math.min(area ? area[0] : size, pos + chunkSize, size);
+      out.push({ offset: pos, length: end - pos, keep: true });
+      pos = end;
+    }
+  }
+  return out;
 }

@@ -36,9 +36,12 @@ export interface DiskHelloReply {
 }
 
 /** Sender capabilities this engine implements. */
-export const SENDER_FEATURES = ['resume', 'zero', 'deflate', 'dedup'];
+export const SENDER_FEATURES = ['resume', 'zero', 'deflate', 'dedup', 'keep'];
 
-/** Receiver capabilities this engine implements (a StagingSink receiver: all of them). */
+/**
+ * Receiver capabilities this engine implements (a StagingSink receiver); `keep` (deltas) only
+ * where the receiver holds the previous version of the disk.
+ */
 export const RECEIVER_FEATURES = ['resume', 'zero', 'deflate', 'dedup'];
 
 /** Client side: HELLO → wait for the HELLO reply (or an ERROR explaining the refusal). */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { zeroBuffer } from './chunk-codec';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DiskSink } from './io';
@@ -10,6 +11,8 @@ export interface StagingCheckpoint {
   size: number;
   /** Bytes [0, durable) of the image are written and fsync'd. */
   durable: number;
+  /** The image started as a copy of a base disk (delta). */
+  seeded?: boolean;
   updatedAt: string;
 }
 
@@ -24,6 +27,12 @@ export interface StagingOptions {
    * makes the image durable.
    */
   commit?: (image: StagedImageReader) => Promise<void>;
+  /**
+   * Delta: the previous version of the disk (a local file). A new staging (nothing durable yet)
+   * starts as a copy of it; the image is then never truncated on resume (bytes beyond the
+   * checkpoint are the base's or newer ones the sender resends).
+   */
+  seedFrom?: string;
   /**
    * Instead of (or after) `commit`: move the finished, hashed image to this path (a local file
    * target: lab, benchmark). Same file system: a rename; otherwise a copy.
@@ -65,6 +74,7 @@ export class StagingSink implements DiskSink {
     readonly size: number,
     readonly resumeFrom: number,
     private readonly opts: StagingOptions,
+    private readonly seeded = false,
   ) {
     this.next = resumeFrom;
     this.durable = resumeFrom;
@@ -74,8 +84,29 @@ export class StagingSink implements DiskSink {
   static async open(dir: string, name: string, size: number, opts: StagingOptions = {}): Promise<StagingSink> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const base = join(dir, name);
-    const ckpt = readCheckpoint(base);
+    let ckpt = readCheckpoint(base);
+    if (ckpt && !!ckpt.seeded !== !!opts.seedFrom) ckpt = undefined; // staged for another kind of transfer: start over
     const resumeFrom = ckpt && ckpt.size === size ? Math.min(ckpt.durable, size) : 0;
+    if (opts.seedFrom && !(ckpt && ckpt.size === size)) {
+      // A fresh delta: the image starts as the base disk (checkpoint written only once the copy is complete).
+      const st = statSync(opts.seedFrom);
+      if (st.size !== size) throw new Error(`base disk ${opts.seedFrom} has ${st.size} bytes, the disk ${size}`);
+      rmSync(`${base}.ckpt`, { force: true });
+      copyFileSync(opts.seedFrom, `${base}.img`);
+      const fd = openSync(`${base}.img`, 'r+');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      writeCheckpoint(base, { version: 1, size, durable: 0, seeded: true, updatedAt: new Date().toISOString() });
+      const fh = await open(`${base}.img`, 'r+');
+      return new StagingSink(fh, base, size, 0, opts, true);
+    }
+    if (opts.seedFrom && ckpt) {
+      const fh = await open(`${base}.img`, 'r+');
+      return new StagingSink(fh, base, size, resumeFrom, opts, true);
+    }
     const fh = await open(`${base}.img`, resumeFrom > 0 ? 'r+' : 'w+', 0o600).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return open(`${base}.img`, 'w+', 0o600);
       throw err;
@@ -124,7 +155,13 @@ export class StagingSink implements DiskSink {
     await this.maybeCheckpoint();
   }
 
-  /** Accepts `length` bytes of zeros without writing them (the region is a hole already). */
+  /** Zeros: a hole already beyond the durable prefix, unless the image was seeded from a base disk. */
+  async writeZeros(length: number): Promise<void> {
+    if (this.seeded) return this.write(zeroBuffer(length));
+    return this.skip(length);
+  }
+
+  /** Advances over `length` bytes leaving what is there (zeros, or the base disk's bytes of a delta). */
   async skip(length: number): Promise<void> {
     if (this.next + length > this.size) throw new RangeError(`skip ${this.next}+${length} beyond ${this.size}`);
     this.next += length;
@@ -150,7 +187,7 @@ export class StagingSink implements DiskSink {
     if (this.next === this.durable) return;
     await this.fh.sync();
     const written = this.next;
-    writeCheckpoint(this.base, { version: 1, size: this.size, durable: written, updatedAt: new Date().toISOString() });
+    writeCheckpoint(this.base, { version: 1, size: this.size, durable: written, seeded: this.seeded || undefined, updatedAt: new Date().toISOString() });
     this.durable = written;
     this.lastCheckpoint = Date.now();
   }

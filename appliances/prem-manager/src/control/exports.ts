@@ -35,6 +35,8 @@ export const exportBodySchema = z.object({
         key: diskKeySchema,
         size: sizeSchema,
         sourceUrl: urlSchema,
+        /** Delta: the areas changed since the version the cloud holds (CBT QueryChangedDiskAreas), byte offsets. */
+        changedAreas: z.array(z.object({ start: z.number().int().nonnegative(), length: z.number().int().positive() })).max(1_000_000).optional(),
         cookie: z.string().max(4096).optional(),
         thumbprint: thumbprintSchema.optional(),
       }),
@@ -53,6 +55,7 @@ export type ExportBody = z.infer<typeof exportBodySchema>;
 
 interface ExportDisk extends DiskStatus {
   sourceUrl: string;
+  changedAreas?: Array<{ start: number; length: number }>;
   cookie?: string;
   thumbprint?: string;
   attempts: number;
@@ -149,6 +152,7 @@ export class ExportService {
           key: d.key,
           size: d.size,
           sourceUrl: d.sourceUrl,
+          changedAreas: d.changedAreas,
           cookie: d.cookie,
           thumbprint: d.thumbprint,
           attempts: 0,
@@ -284,7 +288,7 @@ export class ExportService {
         const result = await exportDisk(
           this.identity,
           job.cloud,
-          { jobId: job.id, stream: index, key: disk.key, size: disk.size, sourceUrl: disk.sourceUrl, cookie: disk.cookie, thumbprint: disk.thumbprint },
+          { jobId: job.id, stream: index, key: disk.key, size: disk.size, sourceUrl: disk.sourceUrl, changedAreas: disk.changedAreas, cookie: disk.cookie, thumbprint: disk.thumbprint },
           {
             signal,
             log: log.child({ disk: disk.key }),

@@ -26,6 +26,7 @@ export interface ExportDiskRequest {
   key: string;
   size: number;
   sourceUrl: string;
+  changedAreas?: Array<{ start: number; length: number }>;
   cookie?: string;
   thumbprint?: string;
 }
@@ -71,6 +72,7 @@ export async function exportDisk(
         startOffset: reply.resumeFrom,
         features: reply.features,
         limiter: opts.limiter,
+        changedAreas: disk.changedAreas,
         chunkSize: opts.chunkSize,
         window: opts.window,
         progress: opts.progress,
