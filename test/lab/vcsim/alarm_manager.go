@@ -20,9 +20,10 @@ package main
 //     computeResource, datacenter, ds, net) if that entity is the alarm's entity or below it
 //     (folder parents, and for a VM also its resource pool and host chains). The entity's
 //     triggeredAlarmState gets an AlarmState {key "<alarm>.<entity>", entity, alarm,
-//     overallStatus = the expression's status (red if unset), time, acknowledged false}; the
+//     overallStatus = the expression's status (red if unset), time, acknowledged false}, and
+//     so does every ancestor's (vCenter propagates triggered alarms up the inventory); the
 //     same alarm firing again updates status and time. The entity's overallStatus becomes the
-//     worst of its triggered states. Comparisons are not evaluated.
+//     worst of the states triggered on itself. Comparisons are not evaluated.
 //   - AcknowledgeAlarm(alarm, entity) marks the state acknowledged (by the session's user);
 //     GetAlarmState lists an entity's states. (SetAlarmStatus is newer than govmomi 0.24's
 //     vim25 definitions, so the strict layer does not know it.)
@@ -187,23 +188,36 @@ func (m *AlarmManager) changeState(alarm, entity types.ManagedObjectReference, f
 	if !ok {
 		return managedObjectNotFound(entity)
 	}
-	var fault *soap.Fault
-	simulator.Map.WithLock(obj, func() {
-		states := append([]types.AlarmState(nil), obj.Entity().TriggeredAlarmState...)
-		for i := range states {
-			if states[i].Alarm == alarm {
-				if f(&states[i]) {
-					setAlarmStates(obj, states)
-				} else {
-					setAlarmStates(obj, append(states[:i], states[i+1:]...))
-				}
-				return
-			}
+	var state *types.AlarmState
+	for _, s := range obj.Entity().TriggeredAlarmState {
+		if s.Alarm == alarm && s.Entity == entity {
+			s := s
+			state = &s
 		}
-		fault = simulator.Fault(fmt.Sprintf("A specified parameter was not correct: alarm %s has not triggered on %s", alarm.Value, entity.Value),
+	}
+	if state == nil {
+		return simulator.Fault(fmt.Sprintf("A specified parameter was not correct: alarm %s has not triggered on %s", alarm.Value, entity.Value),
 			&types.InvalidArgument{InvalidProperty: "alarm"})
-	})
-	return fault
+	}
+	keep := f(state)
+	// The same state is listed on the entity and on every ancestor (propagated up the inventory).
+	for _, scope := range alarmScopes(obj) {
+		simulator.Map.WithLock(scope, func() {
+			states := append([]types.AlarmState(nil), scope.Entity().TriggeredAlarmState...)
+			for i := range states {
+				if states[i].Alarm == alarm && states[i].Entity == entity {
+					if keep {
+						states[i] = *state
+					} else {
+						states = append(states[:i], states[i+1:]...)
+					}
+					setAlarmStates(scope, states)
+					return
+				}
+			}
+		})
+	}
+	return nil
 }
 
 // statusRank orders statuses from best to worst.
@@ -212,11 +226,13 @@ var statusRank = map[types.ManagedEntityStatus]int{
 	types.ManagedEntityStatusYellow: 2, types.ManagedEntityStatusRed: 3,
 }
 
-// setAlarmStates writes triggeredAlarmState and the overallStatus it implies.
+// setAlarmStates writes triggeredAlarmState and the overallStatus it implies: the worst of
+// the states triggered on obj itself (states propagated from descendants do not count).
 func setAlarmStates(obj mo.Entity, states []types.AlarmState) {
 	overall := types.ManagedEntityStatusGreen
+	self := obj.Entity().Self
 	for _, s := range states {
-		if statusRank[s.OverallStatus] > statusRank[overall] {
+		if s.Entity == self && statusRank[s.OverallStatus] > statusRank[overall] {
 			overall = s.OverallStatus
 		}
 	}
@@ -335,32 +351,41 @@ func eventEntities(ev types.BaseEvent) []types.ManagedObjectReference {
 	return out
 }
 
-// covers reports whether an alarm defined on scope applies to entity: entity itself or a
-// descendant through folder parents, or for a VM through its resource pool or host.
-func covers(scope types.ManagedObjectReference, entity mo.Entity) bool {
+// alarmScopes lists entity and its ancestors: folder parents, and for a VM also its resource
+// pool and host chains (an alarm on a cluster covers its VMs), each once.
+func alarmScopes(entity mo.Entity) []mo.Entity {
+	var out []mo.Entity
 	seen := map[types.ManagedObjectReference]bool{}
-	var walk func(ref *types.ManagedObjectReference) bool
-	walk = func(ref *types.ManagedObjectReference) bool {
+	var walk func(ref *types.ManagedObjectReference)
+	walk = func(ref *types.ManagedObjectReference) {
 		for ref != nil && !seen[*ref] {
-			if *ref == scope {
-				return true
-			}
 			seen[*ref] = true
 			e, ok := simulator.Map.Get(*ref).(mo.Entity)
 			if !ok {
-				return false
+				return
 			}
+			out = append(out, e)
 			if vm, ok := e.(*simulator.VirtualMachine); ok {
-				if walk(vm.ResourcePool) || walk(vm.Runtime.Host) {
-					return true
-				}
+				walk(vm.ResourcePool)
+				walk(vm.Runtime.Host)
 			}
 			ref = e.Entity().Parent
 		}
-		return false
 	}
 	self := entity.Entity().Self
-	return walk(&self)
+	walk(&self)
+	return out
+}
+
+// covers reports whether an alarm defined on scope applies to entity (scope is among
+// alarmScopes(entity)).
+func covers(scope types.ManagedObjectReference, entity mo.Entity) bool {
+	for _, e := range alarmScopes(entity) {
+		if e.Entity().Self == scope {
+			return true
+		}
+	}
+	return false
 }
 
 // eventPosted fires the alarms that ev triggers (see the file comment).
@@ -405,28 +430,29 @@ func (m *AlarmManager) eventPosted(ev types.BaseEvent) {
 	m.mu.Unlock()
 
 	for _, h := range hits {
-		simulator.Map.WithLock(h.entity, func() {
-			self := h.entity.Entity().Self
-			states := append([]types.AlarmState(nil), h.entity.Entity().TriggeredAlarmState...)
-			found := false
-			for i := range states {
-				if states[i].Alarm == h.alarm {
-					states[i].OverallStatus = h.status
-					states[i].Time = now
-					found = true
+		self := h.entity.Entity().Self
+		state := types.AlarmState{
+			Key: h.alarm.Value + "." + self.Value, Entity: self, Alarm: h.alarm,
+			OverallStatus: h.status, Time: now, Acknowledged: types.NewBool(false),
+		}
+		// The state shows on the entity and is propagated up the inventory to every ancestor,
+		// as vCenter's triggeredAlarmState ("triggered by this entity or by its descendants").
+		for _, scope := range alarmScopes(h.entity) {
+			simulator.Map.WithLock(scope, func() {
+				states := append([]types.AlarmState(nil), scope.Entity().TriggeredAlarmState...)
+				found := false
+				for i := range states {
+					if states[i].Alarm == h.alarm && states[i].Entity == self {
+						states[i].OverallStatus = h.status
+						states[i].Time = now
+						found = true
+					}
 				}
-			}
-			if !found {
-				states = append(states, types.AlarmState{
-					Key:           h.alarm.Value + "." + self.Value,
-					Entity:        self,
-					Alarm:         h.alarm,
-					OverallStatus: h.status,
-					Time:          now,
-					Acknowledged:  types.NewBool(false),
-				})
-			}
-			setAlarmStates(h.entity, states)
-		})
+				if !found {
+					states = append(states, state)
+				}
+				setAlarmStates(scope, states)
+			})
+		}
 	}
 }

@@ -140,6 +140,18 @@ func TestAlarmManager(t *testing.T) {
 	if states, _ := alarmStates(ctx, t, c, web.Reference()); len(states) != 0 {
 		t.Errorf("web-01 states = %+v", states)
 	}
+	// Propagated up the inventory: the root folder and the cluster list app-01's state, their
+	// own status stays green.
+	var vmPool mo.VirtualMachine
+	if err := vm.Properties(ctx, vm.Reference(), []string{"resourcePool"}, &vmPool); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []types.ManagedObjectReference{root, *vmPool.ResourcePool} {
+		states, status := alarmStates(ctx, t, c, ref)
+		if len(states) != 1 || states[0].Entity != vm.Reference() || states[0].Alarm != alarm || status != types.ManagedEntityStatusGreen {
+			t.Fatalf("%s: states %+v status %s", ref, states, status)
+		}
+	}
 
 	// Firing again keeps one state.
 	postVMEvent(ctx, t, c, vm, failedEvent)
@@ -190,6 +202,9 @@ func TestAlarmManager(t *testing.T) {
 	states, status := alarmStates(ctx, t, c, vm.Reference())
 	if len(states) != 0 || status != types.ManagedEntityStatusGreen {
 		t.Fatalf("after RemoveAlarm: %+v %s", states, status)
+	}
+	if states, _ := alarmStates(ctx, t, c, root); len(states) != 0 {
+		t.Fatalf("root after RemoveAlarm: %+v", states)
 	}
 	got, err = methods.GetAlarm(ctx, c.Client, &types.GetAlarm{This: *c.ServiceContent.AlarmManager})
 	if err != nil || len(got.Returnval) != 0 {
