@@ -84,17 +84,22 @@ func (v *vcenter) serveExtras(w http.ResponseWriter, r *http.Request, c call, bo
 		}
 		copyRecorded(w, rec)
 		return true
-	case "RemoveSnapshot_Task", "PowerOnVM_Task", "PowerOffVM_Task", "ResetVM_Task", "SuspendVM_Task", "ReconfigVM_Task":
+	case "RemoveSnapshot_Task", "ReconfigVM_Task":
 		rec := v.record(r)
 		if task, ok := taskOf(rec.Body.Bytes()); ok && task.Info.State == types.TaskInfoStateSuccess {
-			switch c.name {
-			case "RemoveSnapshot_Task":
+			if c.name == "RemoveSnapshot_Task" {
 				x.cbt.snapshotRemoved(c.this)
-			case "ReconfigVM_Task":
+			} else {
 				x.cbt.changeTrackingChanged(c.this)
-			default:
-				x.guests.powerChanged(c.this)
 			}
+		}
+		copyRecorded(w, rec)
+		return true
+	case "PowerOnVM_Task", "PowerOffVM_Task", "ResetVM_Task", "SuspendVM_Task", "ShutdownGuest", "RebootGuest", "StandbyGuest":
+		// powerChanged reads the resulting power state, whatever the call's outcome.
+		rec := v.record(r)
+		if rec.Code == http.StatusOK {
+			x.guests.powerChanged(c.this)
 		}
 		copyRecorded(w, rec)
 		return true

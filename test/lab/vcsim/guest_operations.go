@@ -164,14 +164,18 @@ func setToolsRunning(vm *simulator.VirtualMachine, running bool) {
 	})
 }
 
-func (gv *guestVM) killAll() {
+// killAll kills the guest's running programs (g.mu held) and returns their done channels.
+func (gv *guestVM) killAll() []chan struct{} {
+	var running []chan struct{}
 	for _, p := range gv.procs {
 		select {
 		case <-p.done:
 		default:
 			_ = syscall.Kill(-int(p.info.Pid), syscall.SIGKILL)
+			running = append(running, p.done)
 		}
 	}
+	return running
 }
 
 // guestFault is a fault answer with vCenter's message.
@@ -747,10 +751,16 @@ func (g *guestOps) powerChanged(vmRef types.ManagedObjectReference) {
 	var state types.VirtualMachinePowerState
 	simulator.Map.WithLock(vm, func() { state = vm.Runtime.PowerState })
 	on := state == types.VirtualMachinePowerStatePoweredOn
-	if !on {
+	if !on { // a powered-off guest runs nothing: its programs have ended when the task does
 		g.mu.Lock()
-		gv.killAll()
+		running := gv.killAll()
 		g.mu.Unlock()
+		for _, done := range running {
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+			}
+		}
 	}
 	setToolsRunning(vm, on)
 }

@@ -232,6 +232,41 @@ func TestGuestOperations(t *testing.T) {
 		}
 	})
 
+	t.Run("transfer URL rules", func(t *testing.T) {
+		// A PUT must carry exactly fileSize bytes; a GET on an upload URL is 405; tokens are per VM.
+		u, err := fm.InitiateFileTransferToGuest(ctx, guestAuth, "/tmp/sized", &types.GuestPosixFileAttributes{}, 4, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		turl, _ := fm.TransferURL(ctx, u)
+		if code, _, _ := httpDo(t, "GET", turl.String(), "", nil, nil); code != 405 {
+			t.Fatalf("GET on an upload URL: %d", code)
+		}
+		if code, _, _ := httpDo(t, "PUT", turl.String(), "", nil, strings.NewReader("12345")); code != 400 {
+			t.Fatalf("PUT of 5 bytes for fileSize 4: %d", code)
+		}
+		u, _ = fm.InitiateFileTransferToGuest(ctx, guestAuth, "/tmp/sized", &types.GuestPosixFileAttributes{}, 4, true)
+		turl, _ = fm.TransferURL(ctx, u)
+		other := turl.Query()
+		other.Set("id", "vm-0")
+		wrongVM := *turl
+		wrongVM.RawQuery = other.Encode()
+		if code, _, _ := httpDo(t, "PUT", wrongVM.String(), "", nil, strings.NewReader("1234")); code != 404 {
+			t.Fatalf("token used for another VM: %d", code)
+		}
+		if code, _, _ := httpDo(t, "PUT", turl.String(), "", nil, strings.NewReader("1234")); code != 200 {
+			t.Fatalf("PUT without a session cookie (the token is the credential): %d", code)
+		}
+		if b, err := os.ReadFile(filepath.Join(root, "tmp", "sized")); err != nil || string(b) != "1234" {
+			t.Fatalf("sized file %q %v", b, err)
+		}
+		if _, err := fm.InitiateFileTransferToGuest(ctx, guestAuth, "/no/such/dir/f", &types.GuestPosixFileAttributes{}, 1, false); err == nil {
+			t.Fatal("upload into a missing directory accepted")
+		} else if _, ok := faultOf(t, err).(types.FileNotFound); !ok {
+			t.Fatalf("fault %T, want FileNotFound", faultOf(t, err))
+		}
+	})
+
 	t.Run("refusals", func(t *testing.T) {
 		_, err := pm.StartProgram(ctx, &types.NamePasswordAuthentication{Username: "root", Password: "wrong"},
 			&types.GuestProgramSpec{ProgramPath: "/bin/true"})
