@@ -13,6 +13,8 @@ import (
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/guest"
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
@@ -59,7 +61,6 @@ func TestGuestOperations(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	lab, c := startTestLab(t, "prem", dir)
-	_ = lab
 	web := findVM(t, c, "web-01") // powered on
 	pm, fm := guestManagers(t, c, web)
 
@@ -268,7 +269,18 @@ func TestGuestOperations(t *testing.T) {
 	})
 
 	t.Run("refusals", func(t *testing.T) {
-		_, err := pm.StartProgram(ctx, &types.NamePasswordAuthentication{Username: "root", Password: "wrong"},
+		// Without a session: NotAuthenticated, as every vCenter call.
+		vc, err := vim25.NewClient(ctx, soap.NewClient(lab.URL, true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = methods.StartProgramInGuest(ctx, vc, &types.StartProgramInGuest{
+			This: pm.Reference(), Vm: web.Reference(), Auth: guestAuth, Spec: &types.GuestProgramSpec{ProgramPath: "/bin/true"},
+		})
+		if _, ok := faultOf(t, err).(types.NotAuthenticated); !ok {
+			t.Fatalf("fault %T, want NotAuthenticated", faultOf(t, err))
+		}
+		_, err = pm.StartProgram(ctx, &types.NamePasswordAuthentication{Username: "root", Password: "wrong"},
 			&types.GuestProgramSpec{ProgramPath: "/bin/true"})
 		if _, ok := faultOf(t, err).(types.InvalidGuestLogin); !ok {
 			t.Fatalf("fault %T, want InvalidGuestLogin", faultOf(t, err))
