@@ -7,6 +7,7 @@ import * as path from 'node:path';
 
 const BENCHMARKS = {
   inventory: './inventory.mjs', // 2,000-VM inventory: full typed retrieval, power-off → cache lag
+  transfer: './transfer.mjs', // disk transfer on the lab WAN: hdm vs rsync-ssh, scp, nc (--quick: 64 MiB, one link)
 };
 
 const [name, ...args] = process.argv.slice(2);
