@@ -4,7 +4,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AlarmManager, AlarmState, EventManager, VimClient, VirtualMachine, waitForProperties } from '../../src/vsphere';
+import { AlarmManager, AlarmState, VimClient, VirtualMachine, waitForProperties } from '../../src/vsphere';
+import { VcenterReporter } from '../../src/migrations/vcenter-reporter';
 import { ensureAlarms, HDM_ALARMS } from '../../src/plugin/alarm-definitions';
 import { startVcsim, VcsimSite } from '../support/vcsim';
 import { startPluginServer, waitForRegistration } from '../support/plugin-server';
@@ -74,16 +75,20 @@ describe('HDM alarms at registration', () => {
     assert.equal((await am.getAlarms(client.serviceContent.rootFolder)).length, 2);
   });
 
-  test('a com.hdm.plugin.migration.failed event on a VM triggers "HDM migration failed" on it', async () => {
-    const vm = (await VirtualMachine.findByName(client, 'db-01'))!;
-    const waiting = waitForProperties(client, vm.ref, ['triggeredAlarmState'],
-      (v) => ((v.triggeredAlarmState as AlarmState[] | undefined)?.length ? v.triggeredAlarmState as AlarmState[] : undefined), { timeoutMs: 10_000 });
-    await new EventManager(client).postEvent({
-      eventTypeId: 'com.hdm.plugin.migration.failed', severity: 'error', objectId: vm.ref.value, objectType: 'VirtualMachine',
-      fullFormattedMessage: 'HDM migration of db-01 to cloud-1 failed: test', vm: { name: 'db-01', vm: vm.ref },
-    });
-    const states = await waiting;
-    const failed = (await new AlarmManager(client).findByName(client.serviceContent.rootFolder, 'HDM migration failed'))!;
-    assert.deepEqual(states.map((s) => [s.alarm.value, s.overallStatus]), [[failed.ref.value, 'red']]);
+  test('the orchestrator\'s migration.failed / appliance.heartbeatLost events (VcenterReporter) fire the alarms on their VMs', async () => {
+    const am = new AlarmManager(client);
+    for (const [vmName, event, alarmName] of [
+      ['db-01', 'migrationFailed', 'HDM migration failed'],
+      ['web-01', 'applianceHeartbeatLost', 'HDM appliance heartbeat lost'],
+    ] as const) {
+      const vm = (await VirtualMachine.findByName(client, vmName))!;
+      const waiting = waitForProperties(client, vm.ref, ['triggeredAlarmState'],
+        (v) => ((v.triggeredAlarmState as AlarmState[] | undefined)?.length ? v.triggeredAlarmState as AlarmState[] : undefined), { timeoutMs: 10_000 });
+      await new VcenterReporter(client, 'com.hdm.plugin', { ref: vm.ref, name: vmName })
+        .event(event, { vm: vmName, cloud: 'cloud-1', reason: 'test', appliance: vmName });
+      const states = await waiting;
+      const alarm = (await am.findByName(client.serviceContent.rootFolder, alarmName))!;
+      assert.deepEqual(states.map((s) => [s.alarm.value, s.entity.value, s.overallStatus]), [[alarm.ref.value, vm.ref.value, 'red']]);
+    }
   });
 });
