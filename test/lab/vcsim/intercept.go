@@ -47,6 +47,7 @@ type vcenter struct {
 	disabled           *disabledMethods
 	leases             *nfcLeases
 	collectors         *collectors   // paging tokens and update versions (collector.go)
+	users              *labUsers     // built-in users with roles (users.go)
 	client             *vim25.Client // in-process, for the harness's own changes
 	extras             *labExtras    // guest operations and CBT (guest_cbt_intercept.go); set by startLab
 	ctx                context.Context
@@ -56,8 +57,8 @@ func newVcenter(next http.Handler, opts Options, thumbprint string, client *vim2
 	return &vcenter{
 		next: next, username: opts.Username, password: opts.Password, thumbprint: thumbprint,
 		sessions: newSessions(), disabled: newDisabledMethods(), leases: newNfcLeases(),
-		collectors: newCollectors(),
-		client:     client, ctx: context.Background(),
+		collectors: newCollectors(), users: newLabUsers(),
+		client: client, ctx: context.Background(),
 	}
 }
 
@@ -162,11 +163,22 @@ func (v *vcenter) serveSDK(w http.ResponseWriter, r *http.Request) {
 			v.endImport(c.this.Value, c.name == "HttpNfcLeaseAbort")
 		}
 		copyRecorded(w, rec)
+	case "Login":
+		if !v.loginLabUser(w, r, body) {
+			v.next.ServeHTTP(w, r)
+		}
+	case "HasPrivilegeOnEntities":
+		if !authed {
+			notAuthenticated(w, c.this)
+			return
+		}
+		v.hasPrivilegeOnEntities(w, body)
 	case "AcquireCloneTicket":
 		rec := v.record(r)
 		if rec.Code == http.StatusOK {
 			if t := returnval(rec.Body.Bytes()); t != "" {
 				v.sessions.addTicket(t)
+				v.users.noteTicket(sessionCookie(r), t)
 			}
 		}
 		copyRecorded(w, rec)
@@ -176,7 +188,9 @@ func (v *vcenter) serveSDK(w http.ResponseWriter, r *http.Request) {
 		}
 		_ = xml.Unmarshal(body, &req)
 		v.sessions.useTicket(req.Ticket) // vcsim's map then holds it as the clone's key or not at all
-		v.next.ServeHTTP(w, r)
+		if !v.cloneLabUser(w, r, req.Ticket) {
+			v.next.ServeHTTP(w, r)
+		}
 	case "SessionIsActive":
 		var req struct {
 			ID string `xml:"Body>SessionIsActive>sessionID"`

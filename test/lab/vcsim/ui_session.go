@@ -79,6 +79,7 @@ func (v *vcenter) serveUICloneTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.sessions.addTicket(ticket)
+	v.users.noteTicket(token, ticket)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	_ = json.NewEncoder(w).Encode(map[string]string{"session_clone_ticket": ticket})
