@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import {
-  diskEntity, Inventory, IoFilterManager, PbmClient, PbmComplianceManager, PbmProfileManager, VimClient, VimFault,
+  diskEntity, Inventory, IoFilterManager, PbmClient, PbmComplianceManager, PbmProfileManager, VcenterPool, VimClient, VimFault,
   VirtualDisk, VirtualMachine,
 } from '../../src/vsphere';
 import { USED_METHODS } from '../../src/vsphere/generated';
@@ -107,6 +107,23 @@ describe('PBM storage policies against hdm-vcsim (prem)', () => {
           assert.ok(VimFault.is(e) && e.faultName !== 'InvalidRequest', `${method} seed ${seed}: ${String(e)}`);
         }
       }
+    }
+  });
+
+  it('pooled client: a PBM read after the session expired re-logs in once and repeats; a change is not repeated', async () => {
+    const pool = new VcenterPool();
+    try {
+      const vim = await pool.get({ url: site.url, username: site.username, password: site.password, thumbprint: site.thumbprint });
+      const pm = new PbmProfileManager(await PbmClient.connect(vim));
+      await vim.invoke('Logout', { _this: vim.serviceContent.sessionManager! });
+      const generation = vim.sessionGeneration;
+      assert.equal(await pm.findPolicyByName('no such policy'), undefined);
+      assert.equal(vim.sessionGeneration, generation + 1, 'one re-login');
+      await vim.invoke('Logout', { _this: vim.serviceContent.sessionManager! });
+      await assert.rejects(pm.createPolicy('after expiry', 'x', { filterName: 'hdm-analyzer' }), (e) => VimFault.is(e, 'NotAuthenticated'));
+      assert.equal(vim.sessionGeneration, generation + 1, 'PbmCreate is not retried');
+    } finally {
+      await pool.onModuleDestroy();
     }
   });
 

@@ -2,6 +2,7 @@ import { PbmServiceInstanceContent, VimMethodName, VimMethods } from '../generat
 import { methodInfo } from '../soap/schema';
 import { readBody, VimConnectionError } from '../soap/transport';
 import { VimClient } from '../soap/vim-client';
+import { VimFault } from '../soap/vim-fault';
 import { parseResponse } from '../soap/xml-parser';
 import { NS_PBM, NS_SOAPENV, serializeRequest } from '../soap/xml-writer';
 
@@ -10,6 +11,12 @@ export const PBM_SERVICE_INSTANCE = { type: 'PbmServiceInstance', value: 'Servic
 
 /** The PBM (SPBM) endpoint path on the vCenter host. */
 export const PBM_PATH = '/pbm';
+
+/** PBM methods that only read: repeated once after a re-login (see PbmClient.invoke). */
+export const PBM_RETRYABLE_READS: ReadonlySet<string> = new Set([
+  'PbmRetrieveServiceContent', 'PbmQueryProfile', 'PbmRetrieveContent', 'PbmQueryAssociatedProfile',
+  'PbmQueryAssociatedProfiles', 'PbmQueryAssociatedEntity', 'PbmCheckCompliance',
+]);
 
 /** PBM method names of the generated schema (namespace urn:pbm). */
 export type PbmMethodName = {
@@ -34,8 +41,22 @@ export class PbmClient {
     return pbm;
   }
 
-  /** Calls a PBM method with typed arguments; resolves with its returnval, rejects with VimFault. */
+  /**
+   * Calls a PBM method with typed arguments; resolves with its returnval, rejects with VimFault.
+   * A read (PBM_RETRYABLE_READS) that meets an expired session is repeated once after the
+   * VimClient's re-login hook (VcenterPool sets it), as VimClient does for vim25 reads.
+   */
   async invoke<M extends PbmMethodName>(method: M, args: VimMethods[M]['args']): Promise<VimMethods[M]['returns']> {
+    const generation = this.vim.sessionGeneration;
+    try {
+      return await this.send(method, args);
+    } catch (e) {
+      if (!PBM_RETRYABLE_READS.has(method) || !VimFault.is(e, 'NotAuthenticated') || !(await this.vim.renewSession(generation))) throw e;
+      return this.send(method, args);
+    }
+  }
+
+  private async send<M extends PbmMethodName>(method: M, args: VimMethods[M]['args']): Promise<VimMethods[M]['returns']> {
     if (methodInfo(method)?.namespace !== NS_PBM) throw new Error(`${method} is not a PBM method`);
     // Without a session there is no header and PBM answers NotAuthenticated (except PbmRetrieveServiceContent).
     const cookie = this.vim.sessionCookie;

@@ -107,15 +107,30 @@ export class VimClient {
     try {
       return await this.send(method, args);
     } catch (e) {
-      const reauthenticate = this.reauthenticate;
-      if (!reauthenticate || !RETRYABLE_READS.has(method) || !VimFault.is(e, 'NotAuthenticated')) throw e;
-      // Another caller may have logged in again meanwhile: then just repeat.
-      if (this.generation === generation) {
-        this.relogin ??= reauthenticate().then(() => { this.generation++; }).finally(() => { this.relogin = undefined; });
-        await this.relogin;
-      }
+      if (!RETRYABLE_READS.has(method) || !VimFault.is(e, 'NotAuthenticated') || !(await this.renewSession(generation))) throw e;
       return this.send(method, args);
     }
+  }
+
+  /** Counts successful re-logins: read it before a call, hand it to renewSession after a NotAuthenticated. */
+  get sessionGeneration(): number {
+    return this.generation;
+  }
+
+  /**
+   * Logs in again through `reauthenticate` after a call that started at `generation` failed with
+   * NotAuthenticated; concurrent callers share one re-login, and a caller whose call started
+   * before another's re-login just repeats. False when there is no hook (nothing to repeat).
+   * Also used by the PBM client (pbm/pbm-client.ts), whose calls ride on this session.
+   */
+  async renewSession(generation: number): Promise<boolean> {
+    const reauthenticate = this.reauthenticate;
+    if (!reauthenticate) return false;
+    if (this.generation === generation) {
+      this.relogin ??= reauthenticate().then(() => { this.generation++; }).finally(() => { this.relogin = undefined; });
+      await this.relogin;
+    }
+    return true;
   }
 
   private async send(method: string, args: object): Promise<unknown> {
