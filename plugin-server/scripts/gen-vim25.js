@@ -34,7 +34,7 @@ const USED_METHODS = [
   'PostEvent', 'QueryEvents', 'CreateCollectorForEvents', 'ReadNextEvents', 'ReadPreviousEvents', 'DestroyCollector',
   'PowerOnVM_Task', 'PowerOffVM_Task', 'ReconfigVM_Task', 'Destroy_Task', 'CreateVM_Task',
   'ExportVm', 'ImportVApp', 'HttpNfcLeaseComplete', 'HttpNfcLeaseAbort', 'HttpNfcLeaseProgress',
-  'HttpNfcLeaseGetManifest', 'CreateImportSpec', 'DisableMethods', 'EnableMethods',
+  'HttpNfcLeaseGetManifest', 'CreateImportSpec', 'DisableMethods', 'EnableMethods', 'HasPrivilegeOnEntities',
   'CreateSnapshot_Task', 'RemoveSnapshot_Task', 'QueryChangedDiskAreas',
   'StartProgramInGuest', 'ListProcessesInGuest', 'TerminateProcessInGuest', 'ReadEnvironmentVariableInGuest',
   'InitiateFileTransferToGuest', 'InitiateFileTransferFromGuest', 'MakeDirectoryInGuest', 'DeleteFileInGuest',

@@ -1,6 +1,6 @@
-import { Inject, Injectable, OnModuleDestroy, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
+import { ForbiddenException, Inject, Injectable, OnModuleDestroy, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import { HDM_CONFIG, HdmConfig } from '../config/hdm-config';
-import { UserSessionPool, VimClient, VimConnectionError, VimFault } from '../vsphere';
+import { AuthorizationManager, ManagedObjectReference, UserSessionPool, UserVimSession, VimClient, VimConnectionError, VimFault } from '../vsphere';
 
 export interface UserContext {
   userName: string;
@@ -28,6 +28,22 @@ export class VcenterSessionService implements OnModuleDestroy {
   /** The user's cloned vim25 session (validated by cloning; 401 when the token died meanwhile). */
   async clientFor(user: UserContext): Promise<VimClient> {
     return (await this.acquire(user.token)).client;
+  }
+
+  /** The user's cloned session with its key (for privilege checks). */
+  sessionFor(user: UserContext): Promise<UserVimSession> {
+    return this.acquire(user.token);
+  }
+
+  /**
+   * Authorizes by vCenter privileges: 403 naming what is missing unless the user's session holds
+   * every one of `privIds` on every entity (HasPrivilegeOnEntities, asked in the user's session).
+   */
+  async authorize(user: UserContext, entities: ManagedObjectReference[], privIds: string[]): Promise<void> {
+    const s = await this.acquire(user.token);
+    const granted = await new AuthorizationManager(s.client).hasPrivilegeOnEntities(entities, s.sessionKey, privIds);
+    const missing = entities.flatMap((e) => privIds.filter((p) => !granted[e.value]?.[p]).map((p) => `${p} on ${e.type}:${e.value}`));
+    if (missing.length) throw new ForbiddenException(`${user.userName} lacks the vCenter privilege ${missing.join(', ')}`);
   }
 
   async onModuleDestroy(): Promise<void> {

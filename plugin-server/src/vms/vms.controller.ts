@@ -33,6 +33,13 @@ export function vmView(vm: VmDetails): VmView {
   };
 }
 
+/**
+ * vCenter privileges a user needs for HDM's VM views (checked with HasPrivilegeOnEntities in the
+ * user's own session): reading the VM, and changing VM inventory, without which a user cannot
+ * migrate a VM anyway.
+ */
+export const VM_PRIVILEGES = ['System.Read', 'VirtualMachine.Inventory.Register'];
+
 @ApiTags('vms')
 @Controller('api/v1/vms')
 export class VmsController {
@@ -45,6 +52,7 @@ export class VmsController {
   @Get()
   async list(@Req() req: SessionRequest): Promise<VmView[]> {
     const client = await this.sessions.clientFor(req.user!);
+    await this.sessions.authorize(req.user!, [client.serviceContent.rootFolder], VM_PRIVILEGES);
     try {
       return (await new Inventory(client).vms()).map(vmView);
     } catch (err) {
@@ -54,6 +62,8 @@ export class VmsController {
 
   @Get(':moid')
   async get(@Req() req: SessionRequest, @Param('moid') moid: string): Promise<VmView> {
-    return vmView(await this.prem.vm(moid, await this.sessions.clientFor(req.user!)));
+    const client = await this.sessions.clientFor(req.user!);
+    if (/^[A-Za-z0-9._:-]{1,80}$/.test(moid)) await this.sessions.authorize(req.user!, [{ type: 'VirtualMachine', value: moid }], VM_PRIVILEGES);
+    return vmView(await this.prem.vm(moid, client));
   }
 }

@@ -45,6 +45,26 @@ describe('VMs as the vSphere Client user (cloned session)', () => {
     await vc?.stop();
   });
 
+  test('authorized by vCenter privileges: ReadOnly and NoAccess roles get 403 naming the privilege', async () => {
+    const admin1 = await VimClient.connect({ url: vc.url, username: vc.username, password: vc.password, thumbprint: vc.thumbprint });
+    const vms = JSON.parse((await get(`${server.url}/api/v1/vms`, admin1.sessionCookie)).body) as Array<{ moid: string }>;
+    await admin1.logout();
+    for (const [user, missing] of [['viewer@vsphere.local', 'VirtualMachine.Inventory.Register'], ['noaccess@vsphere.local', 'System.Read']]) {
+      const c = await VimClient.connect({ url: vc.url, username: user, password: vc.password, thumbprint: vc.thumbprint });
+      try {
+        for (const path of ['/api/v1/vms', `/api/v1/vms/${vms[0].moid}`]) {
+          const res = await get(`${server.url}${path}`, c.sessionCookie);
+          assert.equal(res.status, 403, `${user} ${path}: ${res.status} ${res.body}`);
+          const msg = JSON.parse(res.body).message as string;
+          assert.match(msg, new RegExp(missing.replace(/\./g, '\\.')), msg);
+          assert.match(msg, new RegExp(user), msg);
+        }
+      } finally {
+        await c.logout();
+      }
+    }
+  });
+
   test('list and detail are read in a clone of the user session, one clone per token', async () => {
     const user = await VimClient.connect({ url: vc.url, username: vc.username, password: vc.password, thumbprint: vc.thumbprint });
     const token = user.sessionCookie!;

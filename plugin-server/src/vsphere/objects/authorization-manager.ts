@@ -28,4 +28,21 @@ export class AuthorizationManager extends ManagedObject {
   async enableMethods(entities: ManagedObjectReference[], methods: string[], sourceId: string): Promise<void> {
     await this.client.invoke('EnableMethods', { _this: this.ref, entity: entities, method: methods, sourceId });
   }
+
+  /**
+   * HasPrivilegeOnEntities: which of `privIds` the session `sessionId` (a user's session key, e.g.
+   * a cloned vSphere Client session) holds on each entity → `{ entity moid: { privId: granted } }`.
+   * This is how HDM authorizes a user's request by vCenter privileges.
+   */
+  async hasPrivilegeOnEntities(entities: ManagedObjectReference[], sessionId: string, privIds: string[]):
+  Promise<Record<string, Record<string, boolean>>> {
+    const res = await this.client.invoke('HasPrivilegeOnEntities', { _this: this.ref, entity: entities, sessionId, privId: privIds });
+    const out: Record<string, Record<string, boolean>> = {};
+    for (const ep of res ?? []) {
+      const m: Record<string, boolean> = {};
+      for (const p of ep.privAvailability ?? []) m[p.privId] = p.isGranted;
+      out[ep.entity.value] = m;
+    }
+    return out;
+  }
 }
