@@ -88,6 +88,18 @@ describe('guest operations on the prem site', () => {
     await gom.deleteDirectory(web, ROOT, '/opt', { recursive: true });
   });
 
+  it('runScript: temporary directory, output captured, cleaned up; a timeout terminates the script', async () => {
+    const res = await gom.runScript(web, ROOT, 'echo "args: $*"\necho "to stderr" >&2\nexit 5\n', { args: '"a b" c', env: { X: '1' } });
+    assert.equal(res.exitCode, 5);
+    assert.equal(res.stdout.toString(), 'args: a b c\n');
+    assert.equal(res.stderr.toString(), 'to stderr\n');
+    const left = (await gom.listFiles(web, ROOT, '/tmp', { matchPattern: 'hdm-run-*' })).map((f) => f.path);
+    assert.deepEqual(left, [], 'temporary directory removed');
+    await assert.rejects(gom.runScript(web, ROOT, 'sleep 30\n', { timeoutMs: 300 }), { name: 'GuestProcessTimeoutError' });
+    const running = (await gom.listProcesses(web, ROOT)).filter((p) => !p.endTime);
+    assert.deepEqual(running, [], 'the timed-out script was terminated');
+  });
+
   it('a wrong guest password is InvalidGuestLogin', async () => {
     await assert.rejects(gom.startProgram(web, { username: 'root', password: 'nope' }, { path: '/bin/true' }),
       (e: unknown) => VimFault.is(e, 'InvalidGuestLogin'));

@@ -491,6 +491,11 @@ func listGuestFiles(gv *guestVM, r *types.ListFilesInGuest) (interface{}, *guest
 	}
 	var infos []types.GuestFileInfo
 	add := func(name string, st os.FileInfo) {
+		if r.MatchPattern != "" {
+			if ok, _ := filepath.Match(r.MatchPattern, name); !ok {
+				return
+			}
+		}
 		kind := "file"
 		switch {
 		case st.IsDir():
@@ -512,11 +517,6 @@ func listGuestFiles(gv *guestVM, r *types.ListFilesInGuest) (interface{}, *guest
 			add("..", pst)
 		}
 		for _, e := range entries {
-			if r.MatchPattern != "" {
-				if ok, _ := filepath.Match(r.MatchPattern, e.Name()); !ok {
-					continue
-				}
-			}
 			if est, err := os.Lstat(filepath.Join(hp, e.Name())); err == nil {
 				add(e.Name(), est)
 			}

@@ -199,6 +199,10 @@ func TestGuestOperations(t *testing.T) {
 		if !found {
 			t.Fatalf("ListFiles /opt/hdm: %+v", list.Files)
 		}
+		matched, err := fm.ListFiles(ctx, guestAuth, "/tmp", 0, 0, "hdm-*")
+		if err != nil || len(matched.Files) != 1 || "/tmp/"+matched.Files[0].Path != tmp {
+			t.Fatalf("ListFiles /tmp hdm-*: %+v %v", matched, err)
+		}
 		if err := fm.DeleteFile(ctx, guestAuth, "/tmp/run.sh"); err != nil {
 			t.Fatal(err)
 		}

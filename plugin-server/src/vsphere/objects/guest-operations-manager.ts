@@ -138,6 +138,38 @@ export class GuestOperationsManager extends ManagedObject {
     }
   }
 
+  /**
+   * Runs `script` in a Linux guest and collects its output: creates a temporary directory,
+   * uploads the script (mode 0700), runs `<interpreter> <script> <args>` with stdout and stderr
+   * redirected to files there, waits for it (GuestProcessTimeoutError after `timeoutMs`; the
+   * process is then terminated), downloads both files and removes the directory.
+   * `args` is passed to the shell as is (quote it for /bin/sh).
+   */
+  async runScript(vm: VmRef, auth: GuestAuth, script: Buffer | string, opts: {
+    interpreter?: string; args?: string; env?: Record<string, string>; workingDirectory?: string; timeoutMs?: number;
+  } = {}): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }> {
+    const dir = await this.createTemporaryDirectory(vm, auth, { prefix: 'hdm-run-' });
+    try {
+      await this.uploadFile(vm, auth, `${dir}/script`, Buffer.isBuffer(script) ? script : Buffer.from(script), { mode: 0o700 });
+      const pid = await this.startProgram(vm, auth, {
+        path: opts.interpreter ?? '/bin/sh',
+        args: `${dir}/script${opts.args ? ` ${opts.args}` : ''} > ${dir}/stdout 2> ${dir}/stderr`,
+        env: opts.env, workingDirectory: opts.workingDirectory ?? dir,
+      });
+      let exitCode: number;
+      try {
+        exitCode = await this.waitForProcess(vm, auth, pid, opts.timeoutMs ?? 60_000);
+      } catch (e) {
+        if (e instanceof GuestProcessTimeoutError) await this.terminateProcess(vm, auth, pid).catch(() => undefined);
+        throw e;
+      }
+      const [stdout, stderr] = [await this.downloadFile(vm, auth, `${dir}/stdout`), await this.downloadFile(vm, auth, `${dir}/stderr`)];
+      return { exitCode, stdout, stderr };
+    } finally {
+      await this.deleteDirectory(vm, auth, dir, { recursive: true }).catch(() => undefined);
+    }
+  }
+
   /** TerminateProcessInGuest (GuestProcessNotFound for unknown pids). */
   async terminateProcess(vm: VmRef, auth: GuestAuth, pid: number): Promise<void> {
     await this.client.invoke('TerminateProcessInGuest', { _this: await this.processManager(), vm: vmRef(vm), auth: toAuth(auth), pid });
