@@ -41,7 +41,7 @@ export function describeVcenterError(err: unknown, vc: VcenterEndpoint): { messa
     return { message: `vCenter ${vc.url} rejected the login of "${vc.username}": check HDM_VC_USERNAME / HDM_VC_PASSWORD`, retry: false };
   }
   if (VimFault.is(err, 'NoPermission')) {
-    return { message: `"${vc.username}" may not register extensions in ${vc.url} (${(err as Error).message}): grant Extension.Register`, retry: false };
+    return { message: `"${vc.username}" lacks a privilege HDM needs in ${vc.url} (${(err as Error).message}): grant Extension.Register and Alarm.Create (or use an administrator)`, retry: false };
   }
   if (err instanceof VimFault) {
     return { message: `vCenter ${vc.url} refused the registration: ${err.faultName}: ${err.message}`, retry: false };
