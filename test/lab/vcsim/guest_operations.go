@@ -743,15 +743,12 @@ func (g *guestOps) powerChanged(vmRef types.ManagedObjectReference) {
 		return
 	}
 	g.mu.Lock()
-	gv := g.guests[vmRef.Value]
+	gv := g.guests[vmRef.Value] // nil for a VM without guest root yet (built at first use)
 	g.mu.Unlock()
-	if gv == nil {
-		return
-	}
 	var state types.VirtualMachinePowerState
 	simulator.Map.WithLock(vm, func() { state = vm.Runtime.PowerState })
 	on := state == types.VirtualMachinePowerStatePoweredOn
-	if !on { // a powered-off guest runs nothing: its programs have ended when the task does
+	if !on && gv != nil { // a powered-off guest runs nothing: its programs have ended when the task does
 		g.mu.Lock()
 		running := gv.killAll()
 		g.mu.Unlock()

@@ -327,4 +327,33 @@ func TestGuestOperations(t *testing.T) {
 			t.Fatalf("after power cycle: %+v %v", list, err)
 		}
 	})
+
+	t.Run("a VM created later gets a guest when powered on", func(t *testing.T) {
+		f := finder(t, c)
+		folder, err := f.DefaultFolder(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool, err := f.DefaultResourcePool(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := mustTask(t, ctx)(folder.CreateVM(ctx, types.VirtualMachineConfigSpec{
+			Name: "migrated-01", GuestId: "otherLinux64Guest", NumCPUs: 1, MemoryMB: 512,
+			Files: &types.VirtualMachineFileInfo{VmPathName: "[prem-ds]"},
+		}, pool, nil))
+		vm := object.NewVirtualMachine(c.Client, res.Result.(types.ManagedObjectReference))
+		mustTask(t, ctx)(vm.PowerOn(ctx))
+		npm, _ := guestManagers(t, c, vm)
+		pid, err := npm.StartProgram(ctx, guestAuth, &types.GuestProgramSpec{ProgramPath: "/bin/true"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info := waitProcess(t, npm, pid); info.ExitCode != 0 {
+			t.Fatalf("exit %d", info.ExitCode)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "guests", "migrated-01", "bin", "busybox")); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
