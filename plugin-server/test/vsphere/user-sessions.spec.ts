@@ -74,6 +74,13 @@ describe('UserSessionPool (clone ticket from a vSphere Client session token)', (
     assert.equal(await sessionIsActive(admin, s.sessionKey, site.username), true);
     await pool.release(user.sessionCookie!);
     assert.equal(await sessionIsActive(admin, s.sessionKey, site.username), false);
+    // sweep() retires clones whose token is not used again.
+    const t = await pool.acquire(user.sessionCookie!);
+    assert.equal(await pool.sweep(), 0);
+    now += 10_001;
+    assert.equal(await pool.sweep(), 1);
+    assert.equal(pool.size, 0);
+    assert.equal(await sessionIsActive(admin, t.sessionKey, site.username), false);
     await user.logout();
   });
 });

@@ -65,11 +65,14 @@ export class UserSessionPool {
   private closed = false;
   private readonly graceMs: number;
   private readonly retiring = new Set<VimClient>();
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly opts: UserSessionPoolOptions) {
     this.ttlMs = opts.ttlMs ?? 30_000;
     this.max = opts.maxSessions ?? 1000;
     this.graceMs = opts.graceMs ?? 10_000;
+    this.sweeper = setInterval(() => { void this.sweep(); }, Math.max(this.ttlMs, 1000));
+    this.sweeper.unref();
     this.now = opts.now ?? Date.now;
     this.ui = new SoapTransport({ url: opts.url, thumbprint: opts.thumbprint, timeoutMs: opts.timeoutMs ?? 15_000 });
   }
@@ -88,16 +91,9 @@ export class UserSessionPool {
       // Expired: a new clone replaces it; the old one is logged out after a grace period, so a
       // call still running on it is not cut off.
       this.entries.delete(token);
-      const old = hit.session.client;
-      if (this.graceMs <= 0) {
-        await old.logout().catch(() => undefined);
-      } else {
-        this.retiring.add(old);
-        setTimeout(() => {
-          this.retiring.delete(old);
-          void old.logout().catch(() => undefined);
-        }, this.graceMs).unref();
-      }
+      await this.retire(hit.session.client);
+      const raced = this.entries.get(token); // another caller re-cloned meanwhile
+      if (raced) return raced.promise;
     }
     const entry: Entry = { promise: this.clone(token) };
     this.entries.set(token, entry);
@@ -115,17 +111,34 @@ export class UserSessionPool {
     await s?.client.logout().catch(() => undefined);
   }
 
-  /** Releases expired clones; returns how many. Call it periodically, or rely on acquire(). */
+  /**
+   * Retires expired clones (logged out after the grace period); returns how many. Runs every
+   * ttlMs on its own, so clones of tokens that are never used again do not stay logged in.
+   */
   async sweep(): Promise<number> {
     const now = this.now();
-    const expired = [...this.entries].filter(([, e]) => e.session && e.session.expiresAt <= now).map(([t]) => t);
-    await Promise.all(expired.map((t) => this.release(t)));
+    const expired = [...this.entries].filter(([, e]) => e.session && e.session.expiresAt <= now);
+    for (const [token] of expired) this.entries.delete(token);
+    await Promise.all(expired.map(([, e]) => this.retire(e.session!.client)));
     return expired.length;
+  }
+
+  private async retire(client: VimClient): Promise<void> {
+    if (this.graceMs <= 0) {
+      await client.logout().catch(() => undefined);
+      return;
+    }
+    this.retiring.add(client);
+    setTimeout(() => {
+      this.retiring.delete(client);
+      void client.logout().catch(() => undefined);
+    }, this.graceMs).unref();
   }
 
   /** Logs every clone out. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.sweeper);
     await Promise.all([...this.entries.keys()].map((t) => this.release(t)));
     await Promise.all([...this.retiring].map((c) => c.logout().catch(() => undefined)));
     this.retiring.clear();
