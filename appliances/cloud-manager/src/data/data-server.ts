@@ -46,7 +46,7 @@ export class DataServer {
   private async session(socket: tls.TLSSocket): Promise<void> {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
-    const channel = new FrameChannel(socket);
+    const channel = new FrameChannel(socket, { deferDataVerify: true });
     let hello;
     try {
       hello = await readHello(channel);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DEFAULT_MAX_PAYLOAD, Frame, FrameError, FrameHeader, HEADER_SIZE, parseHeader } from './frame';
+import { DEFAULT_MAX_PAYLOAD, Frame, FrameError, FrameHeader, FrameType, HEADER_SIZE, parseHeader } from './frame';
 
 export interface DecoderOptions {
   maxPayload?: number;
@@ -9,6 +9,11 @@ export interface DecoderOptions {
    * Without it, such a frame makes `push` throw a FrameError('hash-mismatch').
    */
   onCorrupt?: (error: FrameError) => void;
+  /**
+   * Leave the payload hash of DATA frames to the consumer (frames come out with
+   * `unverified: true`): it can check them off the main thread. Default false.
+   */
+  deferDataVerify?: boolean;
 }
 
 /**
@@ -53,6 +58,10 @@ export class FrameDecoder {
       if (this.buffered < h.length) break;
       const payload = this.take(h.length);
       this.header = undefined;
+      if (this.opts.deferDataVerify && h.type === FrameType.DATA) {
+        out.push({ type: h.type, flags: h.flags, stream: h.stream, offset: h.offset, payload, sha256: h.sha256, unverified: true });
+        continue;
+      }
       const digest = createHash('sha256').update(payload).digest();
       if (!digest.equals(h.sha256)) {
         const err = new FrameError(

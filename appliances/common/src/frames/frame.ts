@@ -68,6 +68,8 @@ export interface Frame {
   payload: Buffer;
   /** Set by the decoder: the payload's SHA-256 as carried in the header (and verified). */
   sha256?: Buffer;
+  /** Set by a decoder told to defer (DATA frames): `sha256` is NOT checked yet; the consumer must. */
+  unverified?: boolean;
 }
 
 export type FrameErrorReason =

@@ -27,10 +27,12 @@ export class FrameChannel {
   private ended: Error | undefined;
   private readonly maxQueued: number;
 
-  constructor(readonly socket: Duplex, opts: { maxPayload?: number; maxQueued?: number } = {}) {
+  /** `deferDataVerify`: DATA payload hashes are left to the consumer (receiveDisk checks them off the main thread). */
+  constructor(readonly socket: Duplex, opts: { maxPayload?: number; maxQueued?: number; deferDataVerify?: boolean } = {}) {
     this.maxQueued = opts.maxQueued ?? 8;
     this.decoder = new FrameDecoder({
       maxPayload: opts.maxPayload,
+      deferDataVerify: opts.deferDataVerify,
       onCorrupt: (error) => this.enqueue({ kind: 'corrupt', error }),
     });
     socket.on('data', (buf: Buffer) => {

@@ -26,8 +26,10 @@ export interface DiskSink {
   writeZeros?(length: number): Promise<void>;
   /** Optional: read back bytes already written (the receiver's dedup index copies from them). */
   read?(offset: number, length: number): Promise<Buffer>;
-  /** True when finish() returns the SHA-256 of the whole disk (the receiver then keeps no running hash). */
+  /** True when finish() can return the SHA-256 of the whole disk (needed for resumes and deltas). */
   readonly hashesOnFinish?: boolean;
+  /** The receiver hashed the whole stream itself: finish() need not hash (it may return nothing). */
+  skipFinishHash?(): void;
   /** Drop the partial copy. */
   abort(reason?: Error): Promise<void>;
 }

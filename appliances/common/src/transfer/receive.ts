@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
+import { DiskHasher } from './hasher';
 import { FrameFlags, FrameType, parseJsonPayload } from '../frames/frame';
 import type { Logger } from '../log/logger';
 import { FrameChannel, PeerError } from './channel';
@@ -38,11 +39,14 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
   const { channel, sink, stream, size } = opts;
   const maxBuffered = opts.maxBuffered ?? 64 << 20;
   const meter = new ProgressMeter(size, opts.progress);
-  const diskHash = createHash('sha256');
+  // Whole-disk SHA-256 of the accepted stream (inline; see DiskHasher). Valid while the stream covers
+  // the disk from 0 (no resume) and holds every byte (no KEEP frame); otherwise the sink's
+  // finish() supplies the digest (StagingSink re-reads its image).
+  const diskHash = new DiskHasher(false);
   type Chunk = DecodedChunk & { hash?: Buffer };
   const pending = new Map<number, Chunk>();
   const chunkLength = (c: Chunk): number => (c.kind === 'data' ? c.data.length : c.length);
-  const runningHash = !sink.hashesOnFinish;
+  let streamHash = (opts.startOffset ?? 0) === 0;
   const index = opts.index && sink.read ? opts.index : undefined;
   const readBack = sink.read?.bind(sink);
   let pendingBytes = 0;
@@ -62,15 +66,16 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
   const accept = async (offset: number, c: Chunk): Promise<void> => {
     if (c.kind === 'keep') {
       // Delta: the sink holds the previous version (a staged image seeded from the base disk).
-      if (!sink.skip || runningHash) throw new Error('KEEP frame but this sink holds no previous version of the disk');
+      if (!sink.skip || !sink.hashesOnFinish) throw new Error('KEEP frame but this sink holds no previous version of the disk');
+      streamHash = false;
       await sink.skip(c.length);
     } else if (c.kind === 'zero') {
       if (sink.writeZeros) await sink.writeZeros(c.length);
       else await sink.write(zeroBuffer(c.length));
-      if (runningHash) diskHash.update(zeroBuffer(c.length));
+      if (streamHash) diskHash.update(zeroBuffer(c.length));
     } else {
       await sink.write(c.data);
-      if (runningHash) diskHash.update(c.data);
+      if (streamHash) diskHash.update(c.data);
       if (index && readBack) index.add(c.hash ?? createHash('sha256').update(c.data).digest(), c.data.length, offset, readBack);
     }
     next = offset + chunkLength(c);
@@ -90,6 +95,16 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
         continue;
       }
       const f = item.frame;
+      if (f.unverified) {
+        // The channel left this DATA payload's SHA-256 to us: checked in libuv's pool, off the main thread.
+        const digest = Buffer.from(await webcrypto.subtle.digest('SHA-256', f.payload));
+        if (!f.sha256 || !digest.equals(f.sha256)) {
+          rejected++;
+          opts.log?.warn({ stream, offset: f.offset, length: f.payload.length }, 'chunk failed its SHA-256: rejected, re-requesting');
+          await channel.send({ type: FrameType.ACK, flags: FrameFlags.NACK, stream, offset: f.offset, payload: Buffer.alloc(0) });
+          continue;
+        }
+      }
       if (f.type === FrameType.ERROR) {
         const e = parseJsonPayload(f);
         throw new PeerError(String(e.code ?? 'error'), String(e.message ?? ''));
@@ -132,9 +147,10 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
       if (f.type === FrameType.DISK_DONE) {
         if (next !== size) throw new Error(`DISK_DONE after ${next} of ${size} bytes`);
         const theirs = String(parseJsonPayload(f).sha256 ?? '');
+        if (streamHash) sink.skipFinishHash?.();
         const committed = await sink.finish();
-        if (typeof committed !== 'string' && (startOffset > 0 || !runningHash)) throw new Error('resumed disk but the sink gave no SHA-256 of the whole disk');
-        const digest = typeof committed === 'string' ? committed : diskHash.digest('hex');
+        if (!streamHash && typeof committed !== 'string') throw new Error('resumed disk but the sink gave no SHA-256 of the whole disk');
+        const digest = streamHash ? await diskHash.digest() : (committed as string);
         await channel.sendJson(FrameType.DISK_DONE, { sha256: digest, bytes: size, match: digest === theirs }, FrameFlags.REPLY, stream, size);
         if (digest !== theirs) throw new DiskHashMismatchError(`disk SHA-256 differs: sender ${theirs}, written ${digest}`);
         return { bytes: size, sha256: digest, resends: rejected };
@@ -148,5 +164,6 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
     throw err;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
+    void diskHash.close();
   }
 }

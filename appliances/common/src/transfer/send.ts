@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { webcrypto } from 'node:crypto';
 import { FrameFlags, FrameType, HEADER_SIZE, parseJsonPayload } from '../frames/frame';
 import { CompressionPolicy, deflateChunk, isAllZero, SentChunks, u32 } from './chunk-codec';
 import type { RateLimiter } from './rate-limit';
+import { DiskHasher } from './hasher';
 import type { Logger } from '../log/logger';
 import { FrameChannel, PeerError } from './channel';
 import type { DiskSource } from './io';
@@ -135,7 +135,8 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
     size,
     listener && ((p) => listener({ ...p, bytesRead: stats.bytesRead, wireBytes: stats.wireBytes, bytesWritten: p.bytesDone })),
   );
-  const diskHash = createHash('sha256');
+  // Whole-disk SHA-256, inline: a worker thread cost more here (copy + postMessage ≈ the hash itself) than it saved.
+  const diskHash = new DiskHasher(false);
 
   let nextRead = 0; // index of the next chunk to read
   let nextSend = 0; // index of the next chunk to send (in order)
@@ -301,7 +302,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
     if (failure) throw failure;
     await sending;
     if (failure) throw failure;
-    const digest = diskHash.digest('hex');
+    const digest = await diskHash.digest();
     await channel.sendJson(FrameType.DISK_DONE, { sha256: digest, bytes: size }, 0, stream, size);
     const item = await channel.receive(opts.idleTimeoutMs ?? 120_000);
     if (item.kind === 'corrupt') throw item.error;
@@ -320,6 +321,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
     throw err;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
+    void diskHash.close();
   }
 }
 

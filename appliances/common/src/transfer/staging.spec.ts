@@ -36,8 +36,10 @@ describe('StagingSink (the Cloud Manager working disk)', () => {
     const s1 = await StagingSink.open(dir, 'd1', data.length, { checkpointBytes: 2 * MiB, checkpointMs: 60_000 });
     assert.equal(s1.resumeFrom, 0);
     await s1.write(data.subarray(0, 3 * MiB));
+    await s1.idle();
     assert.equal(StagingSink.durableBytes(dir, 'd1', data.length), 3 * MiB, 'checkpoint once 2 MiB are new');
     await s1.write(data.subarray(3 * MiB, 3 * MiB + 1000));
+    await s1.idle();
     assert.equal(StagingSink.durableBytes(dir, 'd1', data.length), 3 * MiB, 'not yet');
     await s1.abort(); // a broken link: keep everything written
     assert.equal(StagingSink.durableBytes(dir, 'd1', data.length), 3 * MiB + 1000);
@@ -55,6 +57,7 @@ describe('StagingSink (the Cloud Manager working disk)', () => {
     const size = 4 * MiB;
     const s1 = await StagingSink.open(dir, 'd2', size, { checkpointBytes: MiB, checkpointMs: 60_000 });
     await s1.write(Buffer.alloc(MiB, 7));
+    await s1.idle();
     // Simulate kill -9: bytes written after the last checkpoint, never checkpointed.
     await (s1 as unknown as { fh: { write(b: Buffer, o: number, l: number, p: number): Promise<unknown> } }).fh.write(Buffer.alloc(512 * 1024, 9), 0, 512 * 1024, MiB);
     const s2 = await StagingSink.open(dir, 'd2', size);
@@ -118,7 +121,7 @@ describe('StagingSink (the Cloud Manager working disk)', () => {
 });
 
 /** finish() with a commit that collects what the lease upload would get. */
-async function reopen(s: StagingSink): Promise<{ finishInto(cb: (b: Buffer) => void): Promise<string> }> {
+async function reopen(s: StagingSink): Promise<{ finishInto(cb: (b: Buffer) => void): Promise<string | undefined> }> {
   return {
     finishInto: async (cb) => {
       (s as unknown as { opts: { commit: (r: { size: number; next(n: number): Promise<Buffer> }) => Promise<void> } }).opts.commit = async (r) => {

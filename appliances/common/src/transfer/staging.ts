@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { zeroBuffer } from './chunk-codec';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DiskSink } from './io';
 
@@ -67,6 +67,9 @@ export class StagingSink implements DiskSink {
   private durable: number;
   private lastCheckpoint = Date.now();
   private closed = false;
+  private hashOnFinish = true;
+  private syncing: Promise<void> | undefined;
+  private bgError: Error | undefined;
 
   private constructor(
     private readonly fh: FileHandle,
@@ -182,18 +185,42 @@ export class StagingSink implements DiskSink {
     return buf;
   }
 
-  /** fsync + checkpoint of everything written so far. */
+  /** fsync + checkpoint of everything written so far (one at a time). */
   async checkpoint(): Promise<void> {
+    while (this.syncing) await this.syncing.catch(() => undefined);
     if (this.next === this.durable) return;
-    await this.fh.sync();
-    const written = this.next;
-    writeCheckpoint(this.base, { version: 1, size: this.size, durable: written, seeded: this.seeded || undefined, updatedAt: new Date().toISOString() });
-    this.durable = written;
-    this.lastCheckpoint = Date.now();
+    const p = this.doCheckpoint();
+    this.syncing = p;
+    try {
+      await p;
+    } finally {
+      if (this.syncing === p) this.syncing = undefined;
+    }
   }
 
-  /** The image is complete: make it durable, read it back into `commit`, return its SHA-256 (hex). */
-  async finish(): Promise<string> {
+  /** Resolves when no checkpoint is in flight. */
+  async idle(): Promise<void> {
+    while (this.syncing) await this.syncing.catch(() => undefined);
+  }
+
+  private async doCheckpoint(): Promise<void> {
+    const written = this.next; // what is durable once the fsync below returns
+    this.lastCheckpoint = Date.now();
+    await this.fh.sync();
+    await writeCheckpointAsync(this.base, { version: 1, size: this.size, durable: written, seeded: this.seeded || undefined, updatedAt: new Date().toISOString() });
+    this.durable = written;
+  }
+
+  skipFinishHash(): void {
+    this.hashOnFinish = false;
+  }
+
+  /**
+   * The image is complete: make it durable, read it back into `commit`, return its SHA-256
+   * (hex) — unless skipFinishHash() was called (the receiver hashed the stream): then only what
+   * `commit` reads is read, and the result is undefined.
+   */
+  async finish(): Promise<string | undefined> {
     if (this.next !== this.size) throw new Error(`staged ${this.next} of ${this.size} bytes`);
     await this.checkpoint();
     const hash = createHash('sha256');
@@ -210,13 +237,13 @@ export class StagingSink implements DiskSink {
           at += bytesRead;
         }
         pos += n;
-        hash.update(buf);
+        if (this.hashOnFinish) hash.update(buf);
         return buf;
       },
     };
     try {
       if (this.opts.commit) await this.opts.commit(reader);
-      while (pos < this.size) await reader.next(4 << 20); // hash whatever commit did not read
+      if (this.hashOnFinish) while (pos < this.size) await reader.next(4 << 20); // hash whatever commit did not read
     } finally {
       await this.close();
     }
@@ -228,7 +255,7 @@ export class StagingSink implements DiskSink {
         copyFileSync(`${this.base}.img`, this.opts.renameTo);
       }
     }
-    return hash.digest('hex');
+    return this.hashOnFinish ? hash.digest('hex') : undefined;
   }
 
   /** Keeps what was written (checkpointed for the next attempt) and closes. */
@@ -241,11 +268,18 @@ export class StagingSink implements DiskSink {
     }
   }
 
+  /**
+   * Starts a checkpoint in the background when one is due (16 MiB / 1 s of new bytes) and none
+   * is running: writes go on while the fsync runs, so the data path never waits for the disk's
+   * flush. A failed background checkpoint fails the next write.
+   */
   private async maybeCheckpoint(): Promise<void> {
+    if (this.bgError) throw this.bgError;
+    if (this.syncing) return;
     const bytes = this.opts.checkpointBytes ?? 16 << 20;
     const ms = this.opts.checkpointMs ?? 1000;
-    if (this.next - this.durable >= bytes || (this.next > this.durable && Date.now() - this.lastCheckpoint >= ms) || this.next === this.size) {
-      await this.checkpoint();
+    if (this.next - this.durable >= bytes || (this.next > this.durable && Date.now() - this.lastCheckpoint >= ms)) {
+      this.checkpoint().catch((err: Error) => (this.bgError ??= err));
     }
   }
 
@@ -264,6 +298,25 @@ function readCheckpoint(base: string): StagingCheckpoint | undefined {
     /* none or unreadable: start over */
   }
   return undefined;
+}
+
+async function writeCheckpointAsync(base: string, c: StagingCheckpoint): Promise<void> {
+  const file = `${base}.ckpt`;
+  const tmp = `${file}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(JSON.stringify(c));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  const dh = await open(base.slice(0, base.lastIndexOf('/')) || '/', 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
 }
 
 /** temp file + fsync + rename + fsync of the directory: a crash leaves the old or the new checkpoint. */
