@@ -42,4 +42,4 @@ export * from './property/inventory-cache';
 export { AlarmManager, AlarmDefinition, EventAlarmSpec, eventAlarmSpec } from './objects/alarm-manager';
 export { IoFilterManager } from './objects/io-filter-manager';
 export * from './pbm';
-export { VapiClient, VapiError, ContentLibrary, LibraryInfo, LibraryItemInfo, LibraryFile, OvfDeploySpec, OvfDeployError } from './vapi';
+export { VapiClient, VapiError, ContentLibrary, LibraryInfo, LibraryItemInfo, LibraryFile, OvfDeploySpec, OvfDeployError, Tagging, TagInfo } from './vapi';

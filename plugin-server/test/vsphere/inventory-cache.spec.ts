@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
-import { CachedVm, InventoryCache, InventoryChange, VimClient, VirtualMachine } from '../../src/vsphere';
+import { CachedVm, InventoryCache, InventoryChange, Tagging, VapiClient, VimClient, VirtualMachine } from '../../src/vsphere';
 import { startVcsim, VcsimSite } from '../support/vcsim';
 
 /** Resolves with the first change `match` accepts (rejects after timeoutMs). */
@@ -96,6 +96,32 @@ describe('InventoryCache on the prem site', () => {
     assert.ok(cache.stats.retries >= 1, `retries ${cache.stats.retries}`);
     assert.equal(cache.stats.restarts, restarts, 'resumed, not restarted');
     assert.equal((cache.get(web.moid) as CachedVm).powerState, 'poweredOn');
+  });
+
+  it('tags through vAPI tagging: read on start and on refreshTags()', async () => {
+    const vapi = await VapiClient.login({ url: site.url, thumbprint: site.thumbprint }, site.username, site.password);
+    try {
+      const tagging = new Tagging(vapi);
+      const cat = await tagging.createCategory('hdm');
+      const wave1 = await tagging.createTag('wave-1', cat);
+      const app = cache.vms().find((v) => v.name === 'app-01')!;
+      await tagging.attach(wave1, { type: 'VirtualMachine', value: app.moid });
+      const tagged = new InventoryCache(client, { tagging });
+      await tagged.start();
+      try {
+        assert.deepEqual(tagged.tagsOf(app.moid).map((t) => t.name), ['wave-1']);
+        assert.deepEqual(tagged.tagsOf(tagged.vms().find((v) => v.name === 'db-01')!.moid), []);
+        const seen = nextChange(tagged, (c) => c.object.moid === app.moid && c.properties.includes('tags'));
+        await tagging.detach(wave1, { type: 'VirtualMachine', value: app.moid });
+        await tagged.refreshTags();
+        await seen;
+        assert.deepEqual(tagged.tagsOf(app.moid), []);
+      } finally {
+        await tagged.stop();
+      }
+    } finally {
+      await vapi.logout();
+    }
   });
 
   it('starts over on InvalidCollectorVersion and still reflects changes', async () => {

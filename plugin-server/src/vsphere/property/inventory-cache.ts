@@ -4,6 +4,7 @@ import {
 import { VmDisk, VmNic, toVmDetails, VM_DETAIL_PATHS } from '../objects/virtual-machine-details';
 import { VimConnectionError } from '../soap/transport';
 import { VimClient } from '../soap/vim-client';
+import { TagInfo, Tagging } from '../vapi/tagging';
 import { VimFault } from '../soap/vim-fault';
 import { PropertyValues, unwrapArray } from './property-collector';
 
@@ -130,6 +131,11 @@ export interface InventoryCacheOptions {
    * starts over with a new collector. Without it such an error ends the cache (see `error`).
    */
   reconnect?: () => Promise<VimClient>;
+  /**
+   * vAPI tagging: tags of every cached object are read after the initial fill and on
+   * refreshTags() (tags are no vim25 properties: no update reports them).
+   */
+  tagging?: Tagging;
 }
 
 type Listener = (change: InventoryChange) => void;
@@ -158,6 +164,7 @@ export class InventoryCache {
   private readonly raw = new Map<string, Raw>();
   private readonly objects = new Map<string, CachedObject>();
   private readonly listeners = new Set<Listener>();
+  private readonly tags = new Map<string, TagInfo[]>();
   private readonly pageSize: number;
   private readonly waitSeconds: number;
   private readonly retryDelayMs: number;
@@ -184,7 +191,35 @@ export class InventoryCache {
     await this.setup();
     await this.fill();
     this.stats.fillMs = performance.now() - t0;
+    if (this.opts.tagging) await this.refreshTags();
     this.loop = this.run();
+  }
+
+  /** Tags attached to `moid` (empty without `tagging`). */
+  tagsOf(moid: string): TagInfo[] {
+    return this.tags.get(moid) ?? [];
+  }
+
+  /**
+   * Reads the tags of every cached object again (one list-attached-tags-on-objects call, tag
+   * names cached); objects whose tags changed get a `modify` change with property `tags`.
+   */
+  async refreshTags(): Promise<void> {
+    const tagging = this.opts.tagging;
+    if (!tagging) return;
+    const refs = [...this.raw].map(([value, r]) => ({ type: r.type, value }));
+    const attached = await tagging.attachedTags(refs);
+    for (const [moid] of this.raw) {
+      const infos = await Promise.all((attached.get(moid) ?? []).map((id) => tagging.getTag(id)));
+      infos.sort((a, b) => a.name.localeCompare(b.name));
+      const before = (this.tags.get(moid) ?? []).map((t) => t.id).join(',');
+      if (infos.length) this.tags.set(moid, infos);
+      else this.tags.delete(moid);
+      const obj = this.objects.get(moid);
+      if (obj && before !== infos.map((t) => t.id).join(',')) {
+        this.emit({ op: 'modify', object: obj, properties: ['tags'], version: this.version });
+      }
+    }
   }
 
   /** Ends the update loop and destroys the collector and the view. */
@@ -344,6 +379,7 @@ export class InventoryCache {
     const obj = this.objects.get(moid);
     this.raw.delete(moid);
     this.objects.delete(moid);
+    this.tags.delete(moid);
     if (obj) this.emit({ op: 'leave', object: obj, properties: [], version });
   }
 

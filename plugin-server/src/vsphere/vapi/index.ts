@@ -1,3 +1,4 @@
 export * from './paths';
 export { VapiClient, VapiError, VapiRequest } from './rest-client';
 export * from './content-library';
+export * from './tagging';

@@ -19,3 +19,6 @@ export const SESSION_HEADER = 'vmware-api-session-id';
 export function byId(base: string, id: string): string {
   return `${base}/id:${encodeURIComponent(id)}`;
 }
+export const TAG_CATEGORY = '/com/vmware/cis/tagging/category';
+export const TAG = '/com/vmware/cis/tagging/tag';
+export const TAG_ASSOCIATION = '/com/vmware/cis/tagging/tag-association';
