@@ -124,6 +124,28 @@ describe('InventoryCache on the prem site', () => {
     }
   });
 
+  it('with reconnect: a lost session (logged out) is replaced and the cache starts over', async () => {
+    const connect = () => VimClient.connect({ url: site.url, thumbprint: site.thumbprint, username: site.username, password: site.password });
+    const own = await connect();
+    let reconnected: VimClient | undefined;
+    const c = new InventoryCache(own, { waitSeconds: 5, retryDelayMs: 50, reconnect: async () => (reconnected = await connect()) });
+    await c.start();
+    try {
+      const web = c.vms().find((v) => v.name === 'web-01')!;
+      const seen = nextChange(c, powerOf(web.moid, 'poweredOff'), 10_000);
+      await new Promise((r) => setTimeout(r, 100));
+      await own.logout(); // the session (and its collector) is gone
+      await (await new VirtualMachine(admin, { type: 'VirtualMachine', value: web.moid }).powerOff()).wait();
+      await seen;
+      assert.ok(reconnected, 'reconnect() was called');
+      assert.ok(c.stats.restarts >= 1);
+      assert.equal(c.vms().length, 4);
+    } finally {
+      await c.stop();
+      await reconnected?.logout().catch(() => undefined);
+    }
+  });
+
   it('starts over on InvalidCollectorVersion and still reflects changes', async () => {
     const web = cache.vms().find((v) => v.name === 'web-02')!;
     const seen = nextChange(cache, powerOf(web.moid, 'poweredOff'), 10_000);
