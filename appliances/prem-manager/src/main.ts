@@ -11,6 +11,7 @@ void runService(
     { flag: 'window', env: 'HDM_WINDOW', help: 'chunks in flight (read or unacknowledged)', default: '8' },
     { flag: 'parallel-disks', env: 'HDM_PARALLEL_DISKS', help: 'disks of one export sent at once (one TCP stream each)', default: '2' },
     { flag: 'link-mbit', env: 'HDM_LINK_MBIT', help: 'bandwidth cap of the link in Mbit/s shared by all exports (0 = none; PUT /v1/link changes it)', default: '0' },
+    { flag: 'idle-timeout-ms', env: 'HDM_IDLE_TIMEOUT_MS', help: 'a data connection silent this long is given up and reconnected', default: '60000' },
     { flag: 'file-dir', env: 'HDM_FILE_DIR', help: 'directory whose files may be export sources as file:// URLs (lab, benchmark)' },
   ],
   async (config, log) => {
@@ -24,6 +25,7 @@ void runService(
       chunkSize: int('chunk-mib', 1, 4) << 20,
       window: int('window', 1, 64),
       parallelDisks: int('parallel-disks', 1, 16),
+      idleTimeoutMs: int('idle-timeout-ms', 500, 3_600_000),
       link: { limitMbit: int('link-mbit', 0, 1_000_000) },
       fileDir: config.options['file-dir'] || undefined,
     };

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type * as tls from 'node:tls';
 import {
   acceptHello,
+  DiskHello,
   ChunkIndex,
   createMtlsServer,
   FrameChannel,
@@ -13,7 +14,7 @@ import {
   StagingSink,
   TlsIdentity,
 } from '@hdm/appliance-common';
-import { DataRefusal, ImportService } from '../control/imports';
+import { DataRefusal, DiskLease, ImportService } from '../control/imports';
 
 /**
  * The data path of cloud-manager: prem-manager connects over mTLS (role prem-manager), names
@@ -24,6 +25,8 @@ import { DataRefusal, ImportService } from '../control/imports';
  */
 export class DataServer {
   readonly server: tls.Server;
+  /** The session of each disk (`import/disk`): a new one waits until the one it replaces closed its staged image. */
+  private readonly sessions = new Map<string, Promise<void>>();
 
   constructor(identity: TlsIdentity, private readonly imports: ImportService, private readonly log: Logger) {
     this.server = createMtlsServer({ ...identity, allowedRoles: ['prem-manager'], log, name: 'data' }, (socket) => void this.session(socket));
@@ -67,6 +70,23 @@ export class DataServer {
       return;
     }
     const log = this.log.child({ import: hello.jobId, disk: hello.diskKey });
+    const key = `${hello.jobId}/${hello.diskKey}`;
+    const previous = this.sessions.get(key);
+    let release: () => void = () => undefined;
+    const mine = new Promise<void>((r) => (release = r));
+    this.sessions.set(key, mine);
+    try {
+      // beginDisk aborted the previous reception; its sink checkpoints and closes before we reopen the image.
+      await previous;
+      await this.receive(channel, socket, hello, lease, log);
+    } finally {
+      release();
+      if (this.sessions.get(key) === mine) this.sessions.delete(key);
+    }
+  }
+
+  private async receive(channel: FrameChannel, socket: tls.TLSSocket, hello: DiskHello, lease: DiskLease, log: Logger): Promise<void> {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     log.info({ remote, size: lease.size }, 'receiving disk');
     let sink: StagingSink | undefined;
     try {

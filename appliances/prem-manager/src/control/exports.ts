@@ -77,6 +77,8 @@ export interface ExportTuning {
   maxAttempts: number;
   chunkSize?: number;
   window?: number;
+  /** A data connection silent this long is given up (and reconnected). Default 60 s. */
+  idleTimeoutMs?: number;
   /** Disks of one export sent at once (several TCP streams when one cannot fill the link). Default 2. */
   parallelDisks?: number;
   /** The link's bandwidth setting (all exports share it); changeable with PUT /v1/link. */
@@ -295,6 +297,7 @@ export class ExportService {
             chunkSize: this.tuning.chunkSize,
             window: this.tuning.window,
             limiter: this.limiters.get(job.id),
+            idleTimeoutMs: this.tuning.idleTimeoutMs,
             progress: (p) => {
               disk.bytesDone = p.bytesDone;
               this.live.set(liveKey, p);

@@ -41,7 +41,7 @@ export async function exportDisk(
   identity: TlsIdentity,
   cloud: CloudTarget,
   disk: ExportDiskRequest,
-  opts: { signal: AbortSignal; progress: ProgressListener; log: Logger; chunkSize?: number; window?: number; limiter?: RateLimiter },
+  opts: { signal: AbortSignal; progress: ProgressListener; log: Logger; chunkSize?: number; window?: number; limiter?: RateLimiter; idleTimeoutMs?: number },
 ): Promise<DiskResult> {
   const source = await openSource(disk);
   let socket;
@@ -72,6 +72,7 @@ export async function exportDisk(
         startOffset: reply.resumeFrom,
         features: reply.features,
         limiter: opts.limiter,
+        idleTimeoutMs: opts.idleTimeoutMs,
         changedAreas: disk.changedAreas,
         chunkSize: opts.chunkSize,
         window: opts.window,
