@@ -56,7 +56,19 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
-type Scope = Map<string, string>;
+/** Namespace declarations as a chain (cheap to extend: vcsim declares a prefix on most elements). */
+interface Scope {
+  readonly prefix: string;
+  readonly uri: string;
+  readonly parent: Scope | undefined;
+}
+
+function resolve(scope: Scope | undefined, prefix: string): string | undefined {
+  for (let s = scope; s; s = s.parent) if (s.prefix === prefix) return s.uri;
+  return undefined;
+}
+
+const NO_ATTRS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 interface Open {
   node: ScannedNode;
@@ -74,7 +86,7 @@ export function scanXml(xml: string, xsiNs: string, resolveType: (uri: string, l
   let i = xml.charCodeAt(0) === 0xfeff ? 1 : 0;
   const stack: Open[] = [];
   let root: ScannedNode | undefined;
-  const rootScope: Scope = new Map([['xml', NS_XML], ['', '']]);
+  const rootScope: Scope = { prefix: '', uri: '', parent: { prefix: 'xml', uri: NS_XML, parent: undefined } };
 
   const text = (s: string, at: number): void => {
     if (!s) return;
@@ -127,8 +139,9 @@ export function scanXml(xml: string, xsiNs: string, resolveType: (uri: string, l
     while (j < n && !isNameEnd(xml.charCodeAt(j))) j++;
     const qname = xml.slice(lt + 1, j);
     if (!qname) throw new XmlScanError('empty element name', lt);
-    const raw: Array<[string, string]> = [];
-    let scope: Scope | undefined;
+    let raw: Array<[string, string]> | undefined;
+    const parentScope = stack.length ? stack[stack.length - 1].scope : rootScope;
+    let sc = parentScope;
     let selfClosing = false;
     for (;;) {
       while (j < n && isSpace(xml.charCodeAt(j))) j++;
@@ -157,32 +170,30 @@ export function scanXml(xml: string, xsiNs: string, resolveType: (uri: string, l
       const value = decodeEntities(rawValue, j);
       j = end + 1;
       if (name === 'xmlns' || name.startsWith('xmlns:')) {
-        scope ??= new Map(stack.length ? stack[stack.length - 1].scope : rootScope);
-        scope.set(name === 'xmlns' ? '' : name.slice(6), value);
+        sc = { prefix: name === 'xmlns' ? '' : name.slice(6), uri: value, parent: sc };
       } else {
-        raw.push([name, value]);
+        (raw ??= []).push([name, value]);
       }
     }
-    const parentScope = stack.length ? stack[stack.length - 1].scope : rootScope;
-    const sc = scope ?? parentScope;
     const colon = qname.indexOf(':');
     const prefix = colon >= 0 ? qname.slice(0, colon) : '';
-    const uri = sc.get(prefix);
+    const uri = resolve(sc, prefix);
     if (uri === undefined) throw new XmlScanError(`unbound namespace prefix "${prefix}"`, lt);
-    const attrs: Record<string, string> = {};
+    let attrs = NO_ATTRS;
     let xsiType: string | undefined;
-    for (const [name, value] of raw) {
+    for (const [name, value] of raw ?? []) {
       const ac = name.indexOf(':');
       if (ac < 0) {
+        if (attrs === NO_ATTRS) attrs = {};
         attrs[name] = value;
         continue;
       }
-      const auri = sc.get(name.slice(0, ac));
+      const auri = resolve(sc, name.slice(0, ac));
       if (auri === undefined) throw new XmlScanError(`unbound namespace prefix in attribute ${name}`, lt);
       if (auri === xsiNs && name.slice(ac + 1) === 'type') {
         const vc = value.indexOf(':');
         const vprefix = vc >= 0 ? value.slice(0, vc) : '';
-        const turi = sc.get(vprefix) ?? '';
+        const turi = resolve(sc, vprefix) ?? '';
         xsiType = resolveType(turi, vc >= 0 ? value.slice(vc + 1) : value);
       }
     }
