@@ -2,15 +2,22 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestj
 import { ApiTags } from '@nestjs/swagger';
 import type { SessionRequest } from '../session/session.guard';
 import { CreateMigrationDto } from './dto/create-migration.dto';
+import { VcenterSessionService } from '../session/vcenter-session.service';
+import { MIGRATE_PRIVILEGES } from '../vms/vms.controller';
 import { JobView, MigrationsService } from './migrations.service';
 
 @ApiTags('migrations')
 @Controller('api/v1')
 export class MigrationsController {
-  constructor(private readonly migrations: MigrationsService) {}
+  constructor(
+    private readonly migrations: MigrationsService,
+    private readonly sessions: VcenterSessionService,
+  ) {}
 
   @Post('migrations')
-  create(@Body() dto: CreateMigrationDto, @Req() req: SessionRequest): Promise<JobView> {
+  async create(@Body() dto: CreateMigrationDto, @Req() req: SessionRequest): Promise<JobView> {
+    // The user must be allowed to export this VM's disks in vCenter; HDM then acts with its own session.
+    await this.sessions.authorize(req.user!, [{ type: 'VirtualMachine', value: dto.vm }], MIGRATE_PRIVILEGES);
     return this.migrations.create(dto, req.user?.userName ?? '');
   }
 

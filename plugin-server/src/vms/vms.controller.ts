@@ -38,7 +38,10 @@ export function vmView(vm: VmDetails): VmView {
  * user's own session): reading the VM, and changing VM inventory, without which a user cannot
  * migrate a VM anyway.
  */
-export const VM_PRIVILEGES = ['System.Read', 'VirtualMachine.Inventory.Register'];
+/** Reading the VM views needs what a read-only vCenter user has. */
+export const VM_PRIVILEGES = ['System.Read'];
+/** Starting a migration exports the VM's disks: vCenter's privilege for ExportVm. */
+export const MIGRATE_PRIVILEGES = ['VirtualMachine.Provisioning.GetVmFiles'];
 
 @ApiTags('vms')
 @Controller('api/v1/vms')

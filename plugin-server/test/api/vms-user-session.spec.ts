@@ -10,14 +10,24 @@ import { startVcsim, VcsimSite } from '../support/vcsim';
 import { getJson, RunningServer, startPluginServer } from '../support/plugin-server';
 
 function get(url: string, token?: string): Promise<{ status: number; body: string }> {
+  return send('GET', url, token);
+}
+
+function post(url: string, token: string | undefined, body: unknown): Promise<{ status: number; body: string }> {
+  return send('POST', url, token, JSON.stringify(body));
+}
+
+function send(method: string, url: string, token?: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { rejectUnauthorized: false, headers: token ? { 'vmware-api-session-id': token } : {} }, (res) => {
+    const headers: Record<string, string> = token ? { 'vmware-api-session-id': token } : {};
+    if (body) headers['content-type'] = 'application/json';
+    const req = request(url, { method, rejectUnauthorized: false, headers }, (res) => {
       let text = '';
       res.on('data', (d) => (text += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -45,12 +55,22 @@ describe('VMs as the vSphere Client user (cloned session)', () => {
     await vc?.stop();
   });
 
-  test('authorized by vCenter privileges: ReadOnly and NoAccess roles get 403 naming the privilege', async () => {
+  test('authorized by vCenter privileges: ReadOnly reads but may not migrate, NoAccess gets 403 naming the privilege', async () => {
     const admin1 = await VimClient.connect({ url: vc.url, username: vc.username, password: vc.password, thumbprint: vc.thumbprint });
     const vms = JSON.parse((await get(`${server.url}/api/v1/vms`, admin1.sessionCookie)).body) as Array<{ moid: string }>;
     await admin1.logout();
-    for (const [user, missing] of [['viewer@vsphere.local', 'VirtualMachine.Inventory.Register'], ['noaccess@vsphere.local', 'System.Read']]) {
-      const c = await VimClient.connect({ url: vc.url, username: user, password: vc.password, thumbprint: vc.thumbprint });
+    const viewer = await VimClient.connect({ url: vc.url, username: 'viewer@vsphere.local', password: vc.password, thumbprint: vc.thumbprint });
+    try {
+      const list = await get(`${server.url}/api/v1/vms`, viewer.sessionCookie);
+      assert.equal(list.status, 200, list.body);
+      const migrate = await post(`${server.url}/api/v1/migrations`, viewer.sessionCookie, { vm: vms[0].moid, cloud: 'cloud', kind: 'cold' });
+      assert.equal(migrate.status, 403, migrate.body);
+      assert.match(JSON.parse(migrate.body).message as string, /viewer@vsphere\.local.*VirtualMachine\.Provisioning\.GetVmFiles/);
+    } finally {
+      await viewer.logout();
+    }
+    for (const [user, missing] of [['noaccess@vsphere.local', 'System.Read']]) {
+      const c = await VimClient.connect({ url: vc.url, username: user!, password: vc.password, thumbprint: vc.thumbprint });
       try {
         for (const path of ['/api/v1/vms', `/api/v1/vms/${vms[0].moid}`]) {
           const res = await get(`${server.url}${path}`, c.sessionCookie);
