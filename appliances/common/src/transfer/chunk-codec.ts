@@ -52,8 +52,8 @@ export function u32(n: number): Buffer {
 /**
  * Adaptive compression policy, per disk: compress a chunk only when it pays.
  * - Ratio: a chunk that does not shrink below `maxRatio` is sent plain, and the next ones are
- *   not tried (back-off doubling to 64 chunks, then a probe), so incompressible data costs
- *   one probe in 64.
+ *   not tried (back-off doubling to 16 chunks, then a probe), so incompressible data costs
+ *   one probe in 16 (an OS image mixes incompressible packages with compressible binaries: a longer back-off missed whole compressible regions).
  * - CPU: compression runs in libuv's thread pool (zlib async, off the main thread). It pays
  *   only if it delivers logical bytes faster than the link would carry them plain:
  *   min(compressRate, linkRate / ratio) > linkRate. When the measured compression rate is
@@ -101,7 +101,7 @@ export class CompressionPolicy {
       this.used++;
     } else {
       this.skip = this.backoff;
-      this.backoff = Math.min(64, this.backoff * 2);
+      this.backoff = Math.min(16, this.backoff * 2);
     }
     return pays;
   }
