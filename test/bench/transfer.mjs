@@ -254,7 +254,8 @@ export async function run(args) {
   if (datasets.includes('os-image')) files['os-image'] = ensureOsImage();
   if (datasets.includes('delta-1pct')) ({ file: files['delta-1pct'], areas } = ensureDelta(files.random, size));
 
-  const work = fs.mkdtempSync(path.join(BENCH_DIR, 'run-'));
+  // HDM_BENCH_WORK: where the run's state and targets go (default .hdm-lab/bench; e.g. /dev/shm to take the disk out).
+  const work = fs.mkdtempSync(path.join(process.env.HDM_BENCH_WORK || BENCH_DIR, 'run-'));
   const cloudDir = path.join(work, 'cloud');
   fs.mkdirSync(cloudDir, { recursive: true });
   const dataDir = path.join(BENCH_DIR, 'data');
@@ -270,9 +271,11 @@ export async function run(args) {
     const cc = ca.issueToDir(pki, 'cloud', 'cloud-manager');
     const pc = ca.issueToDir(pki, 'prem', 'prem-manager');
     const plugin = { ...ca.issue('plugin-server', { usage: 'client' }), caPem: ca.certPem };
-    const cloud = startIn(a.cloudNs, process.execPath, [cloudBin, '--listen', `${a.cloudIp}:8001`, '--data-listen', `${a.cloudIp}:6000`, '--cert', cc.files.cert, '--key', cc.files.key, '--ca', cc.files.ca,
+    // HDM_BENCH_NODE_ARGS: extra node flags for the two services (e.g. --cpu-prof) when investigating.
+    const nodeArgs = (process.env.HDM_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const cloud = startIn(a.cloudNs, process.execPath, [...nodeArgs, cloudBin, '--listen', `${a.cloudIp}:8001`, '--data-listen', `${a.cloudIp}:6000`, '--cert', cc.files.cert, '--key', cc.files.key, '--ca', cc.files.ca,
       '--state-dir', path.join(work, 'cs'), '--file-dir', cloudDir, '--log-level', 'warn'], { ready: (o) => o.includes('"event":"ready"') });
-    const prem = startIn(a.premNs, process.execPath, [premBin, '--listen', `${a.premIp}:8000`, '--cert', pc.files.cert, '--key', pc.files.key, '--ca', pc.files.ca,
+    const prem = startIn(a.premNs, process.execPath, [...nodeArgs, premBin, '--listen', `${a.premIp}:8000`, '--cert', pc.files.cert, '--key', pc.files.key, '--ca', pc.files.ca,
       '--state-dir', path.join(work, 'ps'), '--file-dir', dataDir, '--log-level', 'warn'], { ready: (o) => o.includes('"event":"ready"') });
     await Promise.all([cloud.ready, prem.ready]);
     const cloudApi = controlClient(`${a.cloudIp}:8001`, plugin);
@@ -382,6 +385,8 @@ export async function run(args) {
       for (const r of runs) if (r._link === link && r._dst) fs.rmSync(r._dst, { force: true });
     }
   } finally {
+    for (const c of children) c.kill('SIGTERM'); // services stop cleanly (and write a --cpu-prof profile)
+    await sleep(1500);
     for (const c of children) c.kill('SIGKILL');
     await sleep(300);
     await net.down();
