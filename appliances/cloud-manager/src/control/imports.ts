@@ -183,7 +183,10 @@ export class ImportService {
       for (const d of job.disks) if (d.state !== 'done') d.state = 'cancelled';
       for (const d of job.disks) this.active.get(`${id}/${d.key}`)?.abort();
       // Staged bytes of a cancelled import are of no further use (a new POST starts over).
-      setTimeout(() => rmSync(join(this.workDir, id), { recursive: true, force: true }), 200).unref();
+      setTimeout(() => {
+        // …unless the import was posted again meanwhile (its staging is new).
+        if (this.jobs.get(id)?.state === 'cancelled') rmSync(join(this.workDir, id), { recursive: true, force: true });
+      }, 200).unref();
       this.save(job);
       this.log.info({ import: id }, 'import cancelled');
     }
