@@ -83,6 +83,6 @@ export class MigrationJobEntity {
   @UpdateDateColumn()
   updatedAt!: Date;
 
-  @Column({ type: 'datetime', nullable: true })
+  @Column({ type: Date, nullable: true })
   finishedAt!: Date | null;
 }
