@@ -230,6 +230,19 @@ func (g *guestOps) prepare(vmRef types.ManagedObjectReference, auth types.BaseGu
 	return gv, nil
 }
 
+// prepareFile is prepare plus the guest path mapped into the guest root (most file calls need both).
+func (g *guestOps) prepareFile(vmRef types.ManagedObjectReference, auth types.BaseGuestAuthentication, p string, followLast bool) (*guestVM, string, *guestFault) {
+	gv, f := g.prepare(vmRef, auth)
+	if f != nil {
+		return nil, "", f
+	}
+	hp, f := gv.path(p, followLast)
+	if f != nil {
+		return nil, "", f
+	}
+	return gv, hp, nil
+}
+
 func (gv *guestVM) path(p string, followLast bool) (string, *guestFault) {
 	host, err := resolveGuestPath(gv.root, p, followLast)
 	if err != nil {
@@ -319,11 +332,7 @@ func (g *guestOps) call(host string, req interface{}) (interface{}, *guestFault)
 		}
 		return &types.ReadEnvironmentVariableInGuestResponse{Returnval: out}, nil
 	case *types.InitiateFileTransferToGuest:
-		gv, f := g.prepare(r.Vm, r.Auth)
-		if f != nil {
-			return nil, f
-		}
-		hp, f := gv.path(r.GuestFilePath, true)
+		_, hp, f := g.prepareFile(r.Vm, r.Auth, r.GuestFilePath, true)
 		if f != nil {
 			return nil, f
 		}
@@ -347,11 +356,7 @@ func (g *guestOps) call(host string, req interface{}) (interface{}, *guestFault)
 		u := g.newTransfer(host, &guestTransfer{vm: r.Vm.Value, host: hp, upload: true, size: r.FileSize, overwrite: r.Overwrite, mode: mode})
 		return &types.InitiateFileTransferToGuestResponse{Returnval: u}, nil
 	case *types.InitiateFileTransferFromGuest:
-		gv, f := g.prepare(r.Vm, r.Auth)
-		if f != nil {
-			return nil, f
-		}
-		hp, f := gv.path(r.GuestFilePath, true)
+		_, hp, f := g.prepareFile(r.Vm, r.Auth, r.GuestFilePath, true)
 		if f != nil {
 			return nil, f
 		}
@@ -367,11 +372,7 @@ func (g *guestOps) call(host string, req interface{}) (interface{}, *guestFault)
 			Attributes: posixAttributes(st), Size: st.Size(), Url: u,
 		}}, nil
 	case *types.MakeDirectoryInGuest:
-		gv, f := g.prepare(r.Vm, r.Auth)
-		if f != nil {
-			return nil, f
-		}
-		hp, f := gv.path(r.DirectoryPath, true)
+		_, hp, f := g.prepareFile(r.Vm, r.Auth, r.DirectoryPath, true)
 		if f != nil {
 			return nil, f
 		}
@@ -404,11 +405,7 @@ func (g *guestOps) call(host string, req interface{}) (interface{}, *guestFault)
 		}
 		return &types.CreateTemporaryDirectoryInGuestResponse{Returnval: path.Join(dir, filepath.Base(created))}, nil
 	case *types.DeleteFileInGuest:
-		gv, f := g.prepare(r.Vm, r.Auth)
-		if f != nil {
-			return nil, f
-		}
-		hp, f := gv.path(r.FilePath, false)
+		_, hp, f := g.prepareFile(r.Vm, r.Auth, r.FilePath, false)
 		if f != nil {
 			return nil, f
 		}
@@ -424,11 +421,7 @@ func (g *guestOps) call(host string, req interface{}) (interface{}, *guestFault)
 		}
 		return &types.DeleteFileInGuestResponse{}, nil
 	case *types.DeleteDirectoryInGuest:
-		gv, f := g.prepare(r.Vm, r.Auth)
-		if f != nil {
-			return nil, f
-		}
-		hp, f := gv.path(r.DirectoryPath, false)
+		gv, hp, f := g.prepareFile(r.Vm, r.Auth, r.DirectoryPath, false)
 		if f != nil {
 			return nil, f
 		}
