@@ -10,6 +10,7 @@ import {
   jobIdSchema,
   JobState,
   JobStatus,
+  JobJournal,
   JobStore,
   Logger,
   Progress,
@@ -92,14 +93,13 @@ export class ImportService {
   private readonly jobs = new Map<string, ImportJob>();
   /** Active disk receptions by `${id}/${key}`. */
   private readonly active = new Map<string, AbortController>();
-  private readonly dirty = new Set<string>();
-  private readonly flushTimer: NodeJS.Timeout;
+  private readonly journal: JobJournal<ImportJob>;
 
   /**
    * `workDir` holds the staged disk images and their checkpoints (`<workDir>/<import>/<disk>.img|.ckpt`).
    */
   constructor(
-    private readonly store: JobStore<ImportJob>,
+    store: JobStore<ImportJob>,
     private readonly log: Logger,
     private readonly workDir: string,
     /** Directory where `file://` upload targets may be written (lab, benchmark); none by default. */
@@ -115,8 +115,7 @@ export class ImportService {
       }
       this.jobs.set(job.id, job);
     }
-    this.flushTimer = setInterval(() => this.flush(), 1000);
-    this.flushTimer.unref();
+    this.journal = new JobJournal(store, this.jobs);
   }
 
   create(body: ImportBody): { status: number; job: JobStatus } {
@@ -163,7 +162,7 @@ export class ImportService {
       }),
     };
     this.jobs.set(job.id, job);
-    this.save(job);
+    this.journal.save(job);
     this.log.info({ import: job.id, disks: job.disks.length, restarted: !!existing }, existing ? 'import re-posted' : 'import created');
     return { status: 201, job: this.status(job.id) };
   }
@@ -187,7 +186,7 @@ export class ImportService {
         // …unless the import was posted again meanwhile (its staging is new).
         if (this.jobs.get(id)?.state === 'cancelled') rmSync(join(this.workDir, id), { recursive: true, force: true });
       }, 200).unref();
-      this.save(job);
+      this.journal.save(job);
       this.log.info({ import: id }, 'import cancelled');
     }
     return this.status(id);
@@ -217,7 +216,7 @@ export class ImportService {
     Object.assign(disk, { state: 'running', bytesDone: durableAtStart, sha256: undefined, error: undefined });
     job.state = 'running';
     job.error = undefined;
-    this.save(job);
+    this.journal.save(job);
     const mine = (): boolean => this.active.get(activeKey) === ctl;
     return {
       stream: index,
@@ -231,14 +230,14 @@ export class ImportService {
       progress: (p) => {
         if (!mine()) return;
         disk.bytesDone = p.bytesDone;
-        this.dirty.add(job.id);
+        this.journal.touch(job.id);
       },
       done: (sha256) => {
         if (!mine()) return;
         this.active.delete(activeKey);
         Object.assign(disk, { state: 'done', bytesDone: disk.size, sha256 });
         if (job.disks.every((d) => d.state === 'done')) job.state = 'done';
-        this.save(job);
+        this.journal.save(job);
         StagingSink.discard(staging.dir, staging.name);
         this.log.info({ import: job.id, disk: disk.key, sha256, jobState: job.state }, 'disk written and verified');
       },
@@ -256,16 +255,15 @@ export class ImportService {
         } else {
           disk.state = 'waiting'; // the sender reconnects and continues at the durable prefix
         }
-        this.save(job);
+        this.journal.save(job);
         this.log.warn({ import: job.id, disk: disk.key, attempt: disk.attempts, err: err.message }, 'disk reception failed');
       },
     };
   }
 
   close(): void {
-    clearInterval(this.flushTimer);
     for (const c of this.active.values()) c.abort();
-    this.flush();
+    this.journal.close();
   }
 
   private staging(id: string, key: string): { dir: string; name: string } {
@@ -276,16 +274,4 @@ export class ImportService {
     return job.disks.some((d) => this.active.has(`${job.id}/${d.key}`));
   }
 
-  private save(job: ImportJob): void {
-    job.updatedAt = new Date().toISOString();
-    this.store.save(job);
-    this.dirty.delete(job.id);
-  }
-
-  private flush(): void {
-    for (const id of [...this.dirty]) {
-      const job = this.jobs.get(id);
-      if (job) this.save(job);
-    }
-  }
 }

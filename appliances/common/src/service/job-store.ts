@@ -52,3 +52,44 @@ export class JobStore<T extends { id: string }> {
     return jobs;
   }
 }
+
+/**
+ * A service's jobs as kept in memory, written through a JobStore: `save` writes at once (state
+ * changes), `touch` marks progress that a once-a-second flush writes, so the data path does not
+ * fsync per chunk. `close` stops the timer and writes what is pending.
+ */
+export class JobJournal<T extends { id: string; updatedAt: string }> {
+  private readonly dirty = new Set<string>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: JobStore<T>,
+    private readonly jobs: ReadonlyMap<string, T>,
+    flushMs = 1000,
+  ) {
+    this.timer = setInterval(() => this.flush(), flushMs);
+    this.timer.unref();
+  }
+
+  save(job: T): void {
+    job.updatedAt = new Date().toISOString();
+    this.store.save(job);
+    this.dirty.delete(job.id);
+  }
+
+  touch(id: string): void {
+    this.dirty.add(id);
+  }
+
+  flush(): void {
+    for (const id of [...this.dirty]) {
+      const job = this.jobs.get(id);
+      if (job) this.save(job);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.flush();
+  }
+}

@@ -10,6 +10,7 @@ import {
   jobIdSchema,
   JobState,
   JobStatus,
+  JobJournal,
   JobStore,
   Logger,
   PeerError,
@@ -108,11 +109,10 @@ export class ExportService {
   private readonly live = new Map<string, Progress>();
   private readonly limiters = new Map<string, RateLimiter>();
   readonly link: RateLimiter;
-  private readonly dirty = new Set<string>();
-  private readonly flushTimer: NodeJS.Timeout;
+  private readonly journal: JobJournal<ExportJob>;
 
   constructor(
-    private readonly store: JobStore<ExportJob>,
+    store: JobStore<ExportJob>,
     private readonly identity: TlsIdentity,
     private readonly log: Logger,
     private readonly tuning: ExportTuning = { maxAttempts: 6 },
@@ -128,8 +128,7 @@ export class ExportService {
       }
       this.jobs.set(job.id, job);
     }
-    this.flushTimer = setInterval(() => this.flush(), 1000);
-    this.flushTimer.unref();
+    this.journal = new JobJournal(store, this.jobs);
   }
 
   create(body: ExportBody): { status: number; job: JobStatus } {
@@ -165,7 +164,7 @@ export class ExportService {
       }),
     };
     this.jobs.set(job.id, job);
-    this.save(job);
+    this.journal.save(job);
     this.log.info({ export: job.id, disks: job.disks.length, restarted: !!existing }, existing ? 'export re-posted' : 'export created');
     const ctl = new AbortController();
     this.running.set(job.id, ctl);
@@ -206,7 +205,7 @@ export class ExportService {
     if (!job) throw new HttpError(404, `no export ${id}`);
     job.limit = limit;
     this.limiters.get(id)?.set(limit);
-    this.save(job);
+    this.journal.save(job);
     this.log.info({ export: id, limit }, 'export bandwidth changed');
     return this.status(id);
   }
@@ -233,7 +232,7 @@ export class ExportService {
     if (job.state !== 'done' && job.state !== 'failed' && job.state !== 'cancelled') {
       job.state = 'cancelled';
       for (const d of job.disks) if (d.state !== 'done') d.state = 'cancelled';
-      this.save(job);
+      this.journal.save(job);
       this.running.get(id)?.abort();
       this.log.info({ export: id }, 'export cancelled');
     }
@@ -241,15 +240,14 @@ export class ExportService {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.flushTimer);
     for (const c of this.running.values()) c.abort();
-    this.flush();
+    this.journal.close();
   }
 
   private async run(job: ExportJob, jobSignal: AbortSignal): Promise<void> {
     const log = this.log.child({ export: job.id });
     job.state = 'running';
-    this.save(job);
+    this.journal.save(job);
     // A disk that fails for good stops its siblings; cancel() stops them all.
     const stop = new AbortController();
     const onCancel = (): void => stop.abort();
@@ -273,7 +271,7 @@ export class ExportService {
     }
     if (jobSignal.aborted || failed) return; // cancel() or the failing disk recorded the state
     job.state = 'done';
-    this.save(job);
+    this.journal.save(job);
     log.info('export done');
   }
 
@@ -285,7 +283,7 @@ export class ExportService {
       disk.attempts++;
       const doneBefore = disk.bytesDone;
       Object.assign(disk, { state: 'running', error: undefined });
-      this.save(job);
+      this.journal.save(job);
       try {
         const result = await exportDisk(
           this.identity,
@@ -302,13 +300,13 @@ export class ExportService {
               disk.bytesDone = p.bytesDone;
               this.live.set(liveKey, p);
               this.rates.set(job.id, p.rateBytesPerSec);
-              this.dirty.add(job.id);
+              this.journal.touch(job.id);
             },
           },
         );
         Object.assign(disk, { state: 'done', bytesDone: disk.size, sha256: result.sha256 });
         this.live.delete(liveKey);
-        this.save(job);
+        this.journal.save(job);
         log.info({ disk: disk.key, sha256: result.sha256, resends: result.resends, attempts: disk.attempts, stats: result.stats }, 'disk exported and verified by cloud-manager');
         return true;
       } catch (err) {
@@ -320,12 +318,12 @@ export class ExportService {
           disk.state = 'failed';
           job.state = 'failed';
           job.error = `disk ${disk.key}: ${message}`;
-          this.save(job);
+          this.journal.save(job);
           log.error({ disk: disk.key, attempts: disk.attempts, err: message }, 'export failed');
           return false;
         }
         disk.state = 'waiting';
-        this.save(job);
+        this.journal.save(job);
         const delay = backoffMs(disk.attempts - 1);
         log.warn({ disk: disk.key, attempt: disk.attempts, retryInMs: delay, err: message }, 'disk transfer interrupted; reconnecting (the disk continues at what cloud-manager holds durably)');
         try {
@@ -337,16 +335,4 @@ export class ExportService {
     }
   }
 
-  private save(job: ExportJob): void {
-    job.updatedAt = new Date().toISOString();
-    this.store.save(job);
-    this.dirty.delete(job.id);
-  }
-
-  private flush(): void {
-    for (const id of [...this.dirty]) {
-      const job = this.jobs.get(id);
-      if (job) this.save(job);
-    }
-  }
 }
