@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
-import { PeerCertificate } from 'node:tls';
+import { Agent, request } from 'node:https';
+import { PinnedAgent } from '../vsphere/soap/transport';
 import { VimClient } from '../vsphere';
 
 /** Exit codes of the `hdm` CLI. */
@@ -24,9 +24,18 @@ export interface CliSettings {
   password?: string;
 }
 
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new CliError(`cannot read HDM_CA_FILE ${file}: ${(err as Error).message}`, EXIT.usage);
+  }
+}
+
 /** The HDM REST API as the CLI sees it: pinned TLS, a vSphere session token on every call. */
 export class ApiClient {
   private token?: string;
+  private readonly agent: Agent;
 
   constructor(private readonly s: CliSettings) {
     if (!s.thumbprint && !s.caFile) {
@@ -36,12 +45,15 @@ export class ApiClient {
       );
     }
     this.token = s.token;
+    // A pin replaces CA checks and is checked before any byte (the token!) is sent; see PinnedAgent.
+    this.agent = s.thumbprint
+      ? new PinnedAgent(s.thumbprint, s.server, (expected, actual) => new Error(`server certificate ${actual} does not match HDM_SERVER_THUMBPRINT ${expected}`))
+      : new Agent({ ca: readCa(s.caFile!), keepAlive: true });
   }
 
   private raw<T>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T }> {
     const url = new URL(path, this.s.server);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const pin = this.s.thumbprint?.toUpperCase();
     return new Promise((resolve, reject) => {
       const req = request(
         url,
@@ -52,12 +64,7 @@ export class ApiClient {
             ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
             ...(token ? { 'vmware-api-session-id': token } : {}),
           },
-          ca: this.s.caFile ? readFileSync(this.s.caFile) : undefined,
-          rejectUnauthorized: !pin,
-          checkServerIdentity: pin
-            ? (_host: string, cert: PeerCertificate) =>
-                cert.fingerprint.toUpperCase() === pin ? undefined : new Error(`server certificate ${cert.fingerprint} does not match HDM_SERVER_THUMBPRINT ${pin}`)
-            : undefined,
+          agent: this.agent,
           timeout: 30_000,
         },
         (res) => {
@@ -101,8 +108,13 @@ export class ApiClient {
     return this.token;
   }
 
+  /** One call with the session; the answer whatever its status (callers that branch on it). */
+  async send<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    return this.raw<T>(method, path, body, await this.session());
+  }
+
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.raw<T>(method, path, body, await this.session());
+    const res = await this.send<T>(method, path, body);
     if (res.status >= 200 && res.status < 300) return res.body;
     const msg = (res.body as { message?: string } | undefined)?.message ?? JSON.stringify(res.body);
     throw new CliError(`HDM server: ${res.status}: ${msg}`, res.status >= 500 ? EXIT.failed : EXIT.refused);
