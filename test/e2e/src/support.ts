@@ -1,26 +1,15 @@
 import { spawn, ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from 'node:tls';
 import { execFileSync } from 'node:child_process';
 import { request } from 'node:https';
 import { defaultLabConfig, LabConfig } from '@hdm/lab/dist/lab-config';
+import { freePort } from '@hdm/plugin-server/dist/test/support/plugin-server';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 export const LAB_MAIN = join(REPO_ROOT, 'test/lab/dist/main.js');
-
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** A lab config of its own (name, /22 slot, directory, ports) so tests never touch `npm start`'s lab. */
 export async function testLabConfig(name: string, slot: number, overrides: Partial<LabConfig> = {}): Promise<LabConfig> {
