@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestCa, TestCert } from '@hdm/appliance-common';
+import { diskDigestOf, TestCa, TestCert } from '@hdm/appliance-common';
 import { controlClient, LeaseStandIn, MiB, Service, sha256hex, startService, waitFor, WanRelay } from './harness';
 
 const CLOUD_PKG = join(__dirname, '../..');
@@ -102,9 +102,9 @@ describe('cold migration: prem-manager → cloud-manager', () => {
     process.stderr.write(`# loopback throughput: ${(total / MiB / seconds).toFixed(1)} MiB/s (${total} bytes in ${seconds.toFixed(2)} s)\n`);
     assert.equal(done.bytesDone, total);
     assert.equal(done.bytesTotal, total);
-    assert.deepEqual(done.disks.map((d: { sha256: string }) => d.sha256), [sha256hex(disk0), sha256hex(disk1)]);
+    assert.deepEqual(done.disks.map((d: { sha256: string }) => d.sha256), [diskDigestOf(disk0), diskDigestOf(disk1)]);
     const cloudDone = await untilDone(cloudApi, '/v1/imports/vm-1');
-    assert.deepEqual(cloudDone.disks.map((d: { sha256: string }) => d.sha256), [sha256hex(disk0), sha256hex(disk1)]);
+    assert.deepEqual(cloudDone.disks.map((d: { sha256: string }) => d.sha256), [diskDigestOf(disk0), diskDigestOf(disk1)]);
     assert.equal(sha256hex(lease.stored.get('upload/vm-1/disk-0.vmdk')!), sha256hex(disk0));
     assert.equal(sha256hex(lease.stored.get('upload/vm-1/disk-1.vmdk')!), sha256hex(disk1));
     // Done jobs are durable and a second POST of the same id is a conflict.
@@ -166,7 +166,7 @@ describe('cold migration: prem-manager → cloud-manager', () => {
       const atCut = relay.bytesUp;
       lease.getDelayMs = 0;
       const done = await untilDone(premApi, '/v1/exports/vm-3');
-      assert.equal(done.disks[0].sha256, sha256hex(disks[0]![1]));
+      assert.equal(done.disks[0].sha256, diskDigestOf(disks[0]![1]));
       await untilDone(cloudApi, '/v1/imports/vm-3');
       assert.ok(lease.stored.get('upload/vm-3/disk-0.vmdk')!.equals(disks[0]![1]));
       assert.equal(lease.putAttempts.get('upload/vm-3/disk-0.vmdk'), 1, 'one PUT of the complete staged disk');
@@ -206,9 +206,9 @@ describe('cold migration: prem-manager → cloud-manager', () => {
     const done = await untilDone(premApi, '/v1/exports/vm-2');
     assert.match(prem.stderr(), /cloud-manager holds a durable prefix: resuming there/);
     assert.ok(resumedAt(cloud.stderr(), 'vm-2').every((x) => x > 0));
-    assert.deepEqual(done.disks.map((d: { sha256: string }) => d.sha256), [sha256hex(disk1), sha256hex(disk0)]);
+    assert.deepEqual(done.disks.map((d: { sha256: string }) => d.sha256), [diskDigestOf(disk1), diskDigestOf(disk0)]);
     const cloudDone = await untilDone(cloudApi, '/v1/imports/vm-2');
-    assert.equal(cloudDone.disks[1].sha256, sha256hex(disk0));
+    assert.equal(cloudDone.disks[1].sha256, diskDigestOf(disk0));
     assert.ok(lease.stored.get('upload/vm-2/disk-0.vmdk')!.equals(disk1));
     assert.ok(lease.stored.get('upload/vm-1/disk-0.vmdk')!.equals(disk0));
   });
@@ -235,9 +235,9 @@ describe('cold migration: prem-manager → cloud-manager', () => {
       assert.ok(restarted.bytesDone > 0, `the durable prefix survives the restart: ${JSON.stringify(restarted)}`);
       lease.getDelayMs = 0;
       const done = await untilDone(premApi, '/v1/exports/vm-5');
-      assert.equal(done.disks[0].sha256, sha256hex(disk0));
+      assert.equal(done.disks[0].sha256, diskDigestOf(disk0));
       const cloudDone = await untilDone(cloudApi, '/v1/imports/vm-5');
-      assert.equal(cloudDone.disks[0].sha256, sha256hex(disk0));
+      assert.equal(cloudDone.disks[0].sha256, diskDigestOf(disk0));
       assert.ok(lease.stored.get('upload/vm-1/disk-0.vmdk')!.equals(disk0));
       const [from] = resumedAt(cloud.stderr(), 'vm-5');
       assert.ok(from !== undefined && from > 0 && from <= restarted.bytesDone, `resumed at ${from}`);

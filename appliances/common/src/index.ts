@@ -10,6 +10,7 @@ export * from './transfer/receive';
 export * from './transfer/session';
 export * from './transfer/staging';
 export * from './transfer/chunk-codec';
+export * from './transfer/disk-digest';
 export * from './transfer/rate-limit';
 export * from './log/logger';
 export * from './testing/test-ca';

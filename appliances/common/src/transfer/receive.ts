@@ -1,8 +1,8 @@
-import { createHash, webcrypto } from 'node:crypto';
-import { DiskHasher } from './hasher';
-import { FrameFlags, FrameType, parseJsonPayload } from '../frames/frame';
+import { ChunkWorkers } from './chunk-workers';
+import { DiskDigest } from './disk-digest';
+import { Frame, FrameFlags, FrameType, parseJsonPayload } from '../frames/frame';
 import type { Logger } from '../log/logger';
-import { FrameChannel, PeerError } from './channel';
+import { FrameChannel, Incoming, PeerError } from './channel';
 import type { DiskSink } from './io';
 import { ChunkDecodeError, ChunkIndex, decodeChunk, DecodedChunk, zeroBuffer } from './chunk-codec';
 import { ProgressListener, ProgressMeter } from './progress';
@@ -30,19 +30,24 @@ export interface ReceiveDiskOptions {
 }
 
 /**
- * Receives one disk: every DATA payload was checked against its SHA-256 by the decoder; a
- * chunk that fails is NACKed (re-requested) and never written. Chunks go to the sink in offset
- * order and are ACKed only after the sink accepted them. On DISK_DONE the sink is finished and
- * the SHA-256 of what was written is answered, and compared with the sender's.
+ * Receives one disk: every DATA payload is checked against its SHA-256 (off the main thread);
+ * a chunk that fails is NACKed (re-requested) and never written. Chunks go to the sink in
+ * offset order and are ACKed only after the sink accepted them. On DISK_DONE the sink is
+ * finished and the disk digest of what was written is answered, and compared with the sender's.
+ *
+ * Two stages: the intake starts each frame's hash check as soon as the frame arrives, the
+ * acceptor takes frames in arrival order and writes them; so the checks of the next frames run
+ * while one is being written.
  */
 export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult> {
   const { channel, sink, stream, size } = opts;
   const maxBuffered = opts.maxBuffered ?? 64 << 20;
+  const idleMs = opts.idleTimeoutMs ?? 60_000;
   const meter = new ProgressMeter(size, opts.progress);
-  // Whole-disk SHA-256 of the accepted stream (inline; see DiskHasher). Valid while the stream covers
-  // the disk from 0 (no resume) and holds every byte (no KEEP frame); otherwise the sink's
-  // finish() supplies the digest (StagingSink re-reads its image).
-  const diskHash = new DiskHasher(false);
+  // The disk digest of the accepted stream, from the verified chunk hashes. Valid while the
+  // stream covers the disk from 0 (no resume) and holds every byte (no KEEP frame); otherwise
+  // the sink's finish() supplies the digest (StagingSink re-reads its image).
+  const digest = new DiskDigest(size);
   type Chunk = DecodedChunk & { hash?: Buffer };
   const pending = new Map<number, Chunk>();
   const chunkLength = (c: Chunk): number => (c.kind === 'data' ? c.data.length : c.length);
@@ -63,7 +68,13 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
   opts.signal?.addEventListener('abort', onAbort);
   if (opts.signal?.aborted) onAbort();
 
+  const nack = async (offset: number): Promise<void> => {
+    rejected++;
+    await channel.send({ type: FrameType.ACK, flags: FrameFlags.NACK, stream, offset, payload: Buffer.alloc(0) });
+  };
+
   const accept = async (offset: number, c: Chunk): Promise<void> => {
+    const length = chunkLength(c); // before the bytes travel to a hash worker and back (c.data is then detached)
     if (c.kind === 'keep') {
       // Delta: the sink holds the previous version (a staged image seeded from the base disk).
       if (!sink.skip || !sink.hashesOnFinish) throw new Error('KEEP frame but this sink holds no previous version of the disk');
@@ -72,38 +83,78 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
     } else if (c.kind === 'zero') {
       if (sink.writeZeros) await sink.writeZeros(c.length);
       else await sink.write(zeroBuffer(c.length));
-      if (streamHash) diskHash.update(zeroBuffer(c.length));
+      if (streamHash) digest.addZeros(offset, c.length);
     } else {
-      await sink.write(c.data);
-      if (streamHash) diskHash.update(c.data);
-      if (index && readBack) index.add(c.hash ?? createHash('sha256').update(c.data).digest(), c.data.length, offset, readBack);
+      let data = c.data;
+      let hash = c.hash;
+      if (!hash) ({ buf: data, sha256: hash } = await ChunkWorkers.shared.sha256(data));
+      await sink.write(data);
+      if (streamHash) digest.add(offset, data, hash);
+      if (index && readBack) index.add(hash, data.length, offset, readBack);
     }
-    next = offset + chunkLength(c);
+    next = offset + length;
     meter.set(next);
     await channel.send({ type: FrameType.ACK, flags: 0, stream, offset, payload: Buffer.alloc(0) });
   };
 
+  // Intake: frames in arrival order, each with its hash check already running.
+  // `check` resolves to the verified payload (the same bytes, back from a hash worker) or undefined.
+  type Arrival = { item: Incoming; check?: Promise<Buffer | undefined> } | { failed: Error };
+  const arrivals: Arrival[] = [];
+  const INTAKE_AHEAD = 6;
+  let wakeAcceptor: (() => void) | undefined;
+  let wakeIntake: (() => void) | undefined;
+  let stopIntake = false;
+  const intake = async (): Promise<void> => {
+    try {
+      while (!stopIntake) {
+        if (arrivals.length >= INTAKE_AHEAD) {
+          await new Promise<void>((r) => (wakeIntake = r));
+          continue;
+        }
+        const item = await channel.receive(idleMs);
+        const f = item.kind === 'frame' ? item.frame : undefined;
+        const check = f?.unverified ? verifyPayload(f) : undefined;
+        check?.catch(() => undefined);
+        arrivals.push({ item, check });
+        wakeAcceptor?.();
+        if (f && (f.type === FrameType.DISK_DONE || f.type === FrameType.ERROR || f.type === FrameType.CLOSE)) return;
+      }
+    } catch (err) {
+      arrivals.push({ failed: err as Error });
+      wakeAcceptor?.();
+    }
+  };
+  const nextArrival = async (): Promise<{ item: Incoming; check?: Promise<Buffer | undefined> }> => {
+    while (!arrivals.length) await new Promise<void>((r) => (wakeAcceptor = r));
+    wakeAcceptor = undefined;
+    const a = arrivals.shift()!;
+    wakeIntake?.();
+    wakeIntake = undefined;
+    if ('failed' in a) throw a.failed;
+    return a;
+  };
+
+  void intake();
   try {
     for (;;) {
-      const item = await channel.receive(opts.idleTimeoutMs ?? 60_000);
+      const { item, check } = await nextArrival();
       if (item.kind === 'corrupt') {
         const h = item.error.header!;
         if (h.type !== FrameType.DATA || h.stream !== stream) throw item.error;
-        rejected++;
         opts.log?.warn({ stream, offset: h.offset, length: h.length }, 'chunk failed its SHA-256: rejected, re-requesting');
-        await channel.send({ type: FrameType.ACK, flags: FrameFlags.NACK, stream, offset: h.offset, payload: Buffer.alloc(0) });
+        await nack(h.offset);
         continue;
       }
-      const f = item.frame;
-      if (f.unverified) {
-        // The channel left this DATA payload's SHA-256 to us: checked in libuv's pool, off the main thread.
-        const digest = Buffer.from(await webcrypto.subtle.digest('SHA-256', f.payload));
-        if (!f.sha256 || !digest.equals(f.sha256)) {
-          rejected++;
-          opts.log?.warn({ stream, offset: f.offset, length: f.payload.length }, 'chunk failed its SHA-256: rejected, re-requesting');
-          await channel.send({ type: FrameType.ACK, flags: FrameFlags.NACK, stream, offset: f.offset, payload: Buffer.alloc(0) });
+      let f = item.frame;
+      if (check) {
+        const payload = await check;
+        if (!payload) {
+          opts.log?.warn({ stream, offset: f.offset }, 'chunk failed its SHA-256: rejected, re-requesting');
+          await nack(f.offset);
           continue;
         }
+        f = { ...f, payload, unverified: false };
       }
       if (f.type === FrameType.ERROR) {
         const e = parseJsonPayload(f);
@@ -119,9 +170,8 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
           chunk = d.kind === 'data' && f.flags === 0 ? { ...d, hash: f.sha256 } : d;
         } catch (err) {
           if (!(err instanceof ChunkDecodeError)) throw err;
-          rejected++;
           opts.log?.warn({ stream, offset: f.offset, flags: f.flags, err: err.message }, 'chunk could not be decoded: re-requesting it plain');
-          await channel.send({ type: FrameType.ACK, flags: FrameFlags.NACK, stream, offset: f.offset, payload: Buffer.alloc(0) });
+          await nack(f.offset);
           continue;
         }
         const length = chunkLength(chunk);
@@ -149,11 +199,11 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
         const theirs = String(parseJsonPayload(f).sha256 ?? '');
         if (streamHash) sink.skipFinishHash?.();
         const committed = await sink.finish();
-        if (!streamHash && typeof committed !== 'string') throw new Error('resumed disk but the sink gave no SHA-256 of the whole disk');
-        const digest = streamHash ? await diskHash.digest() : (committed as string);
-        await channel.sendJson(FrameType.DISK_DONE, { sha256: digest, bytes: size, match: digest === theirs }, FrameFlags.REPLY, stream, size);
-        if (digest !== theirs) throw new DiskHashMismatchError(`disk SHA-256 differs: sender ${theirs}, written ${digest}`);
-        return { bytes: size, sha256: digest, resends: rejected };
+        if (!streamHash && typeof committed !== 'string') throw new Error('resumed disk but the sink gave no digest of the whole disk');
+        const mine = streamHash ? digest.digest() : (committed as string);
+        await channel.sendJson(FrameType.DISK_DONE, { sha256: mine, bytes: size, match: mine === theirs }, FrameFlags.REPLY, stream, size);
+        if (mine !== theirs) throw new DiskHashMismatchError(`disk digest differs: sender ${theirs}, written ${mine}`);
+        return { bytes: size, sha256: mine, resends: rejected };
       }
       throw new Error(`unexpected ${FrameType[f.type]} frame while receiving`);
     }
@@ -163,7 +213,17 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
     if (!(err instanceof PeerError) && !channel.closed) await channel.sendError('receive-failed', (err as Error).message, stream);
     throw err;
   } finally {
+    stopIntake = true;
+    wakeIntake?.();
     opts.signal?.removeEventListener('abort', onAbort);
-    void diskHash.close();
   }
+}
+
+/**
+ * Checks a DATA payload the channel left unverified against its header's SHA-256 (on a chunk
+ * worker): the payload (handed back by the worker), or undefined when it does not match.
+ */
+async function verifyPayload(f: Frame): Promise<Buffer | undefined> {
+  const { buf, sha256 } = await ChunkWorkers.shared.sha256(f.payload);
+  return f.sha256 && sha256.equals(f.sha256) ? buf : undefined;
 }

@@ -1,8 +1,8 @@
-import { webcrypto } from 'node:crypto';
 import { FrameFlags, FrameType, HEADER_SIZE, parseJsonPayload } from '../frames/frame';
-import { CompressionPolicy, deflateChunk, isAllZero, SentChunks, u32 } from './chunk-codec';
+import { CompressionPolicy, deflateChunk, SentChunks, u32 } from './chunk-codec';
 import type { RateLimiter } from './rate-limit';
-import { DiskHasher } from './hasher';
+import { ChunkWorkers } from './chunk-workers';
+import { DiskDigest } from './disk-digest';
 import type { Logger } from '../log/logger';
 import { FrameChannel, PeerError } from './channel';
 import type { DiskSource } from './io';
@@ -56,7 +56,7 @@ export interface SendDiskOptions {
 
 export interface DiskResult {
   bytes: number;
-  /** SHA-256 of the whole disk, lowercase hex. */
+  /** The disk digest (DiskDigest: SHA-256 over the SHA-256 of each 4 MiB block), lowercase hex. */
   sha256: string;
   resends: number;
   /** Sender only: what the reductions did. `wireBytes` = frame headers + payloads of DATA frames. */
@@ -81,8 +81,8 @@ export interface SendStats {
 
 interface Prepared {
   buf: Buffer;
-  /** SHA-256 of the plain chunk (frame hash when sent plain, dedup key). */
-  hash: Buffer;
+  /** SHA-256 of the plain chunk (frame hash when sent plain, dedup key, disk digest block); none for zeros. */
+  hash?: Buffer;
   zero: boolean;
   deflated?: Buffer;
 }
@@ -135,8 +135,9 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
     size,
     listener && ((p) => listener({ ...p, bytesRead: stats.bytesRead, wireBytes: stats.wireBytes, bytesWritten: p.bytesDone })),
   );
-  // Whole-disk SHA-256, inline: a worker thread cost more here (copy + postMessage ≈ the hash itself) than it saved.
-  const diskHash = new DiskHasher(false);
+  // The disk digest is built from the chunk hashes (computed off the main thread) when chunks
+  // are whole 4 MiB blocks; other pieces are hashed inline.
+  const diskDigest = new DiskDigest(size);
 
   let nextRead = 0; // index of the next chunk to read
   let nextSend = 0; // index of the next chunk to send (in order)
@@ -147,21 +148,26 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   const stats: SendStats = { bytesRead: 0, bytesSent: 0, wireBytes: 0, zeroBytes: 0, dedupBytes: 0, deflatedBytes: 0, deflatedWire: 0, resentBytes: 0, keptBytes: 0 };
   const wireStart = performance.now();
   /**
-   * Off the main thread where possible: the chunk hash (WebCrypto digest runs in libuv's pool)
-   * and compression (zlib async, same pool). The whole-disk hash stays sequential, in sendLoop.
+   * Off the main thread: zero check, chunk hash and compressibility probe (ChunkWorkers), and
+   * compression (zlib async, libuv's pool). Every chunk but a zero one is hashed, also those
+   * only read for the disk digest (a resumed prefix, a delta's unchanged areas).
    */
-  const prepare = async (index: number, buf: Buffer): Promise<Prepared> => {
-    stats.bytesRead += buf.length;
-    if (index < prefixCount || chunkAt(index).keep) return { buf, hash: Buffer.alloc(0), zero: false };
-    if (features.has('zero') && isAllZero(buf)) return { buf, hash: Buffer.alloc(0), zero: true };
-    const hashing = webcrypto.subtle.digest('SHA-256', buf).then((d) => Buffer.from(d));
+  const workers = ChunkWorkers.shared;
+  const level = policy.opts.level ?? 1;
+  const prepare = async (index: number, raw: Buffer): Promise<Prepared> => {
+    stats.bytesRead += raw.length;
+    const sending = index >= prefixCount && !chunkAt(index).keep;
+    const probe = sending && features.has('deflate') && policy.enabled;
+    const f = await workers.inspect(raw, { probeLevel: probe ? level : undefined });
+    const buf = f.buf;
+    if (f.zero) return { buf, zero: true };
     let deflated: Buffer | undefined;
-    if (features.has('deflate') && policy.shouldTry()) {
+    if (probe && policy.shouldTry(f.sampleRatio)) {
       const t0 = performance.now();
-      const out = await deflateChunk(buf, policy.opts.level ?? 1);
+      const out = await deflateChunk(buf, level);
       if (policy.record(buf.length, out.length, performance.now() - t0)) deflated = out;
     }
-    return { buf, hash: await hashing, zero: false, deflated };
+    return { buf, hash: f.sha256, zero: false, deflated };
   };
   const unacked = new Map<number, InFlight>(); // by offset
   let acked = 0;
@@ -218,14 +224,15 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
       const { offset, keep } = chunkAt(nextSend);
       const resumed = nextSend < prefixCount;
       nextSend++;
-      diskHash.update(buf);
+      if (p.zero) diskDigest.addZeros(offset, buf.length);
+      else diskDigest.add(offset, buf, p.hash);
       if (resumed) {
         meter.add(buf.length);
         continue;
       }
       // The plain chunk is kept until ACKed: a NACK (transit damage, or an encoding the receiver
       // could not resolve) resends it plain.
-      const hash = p.hash.length ? p.hash : undefined;
+      const hash = p.hash;
       unacked.set(offset, { offset, buf, hash, resends: 0 });
       stats.bytesSent += buf.length;
       let flags = 0;
@@ -237,7 +244,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
         payloadHash = undefined;
         stats.keptBytes += buf.length;
         stats.bytesSent -= buf.length;
-      } else if (p.zero) {
+      } else if (p.zero && features.has('zero')) {
         flags = FrameFlags.ZERO;
         payload = u32(buf.length);
         payloadHash = undefined;
@@ -302,7 +309,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
     if (failure) throw failure;
     await sending;
     if (failure) throw failure;
-    const digest = await diskHash.digest();
+    const digest = diskDigest.digest();
     await channel.sendJson(FrameType.DISK_DONE, { sha256: digest, bytes: size }, 0, stream, size);
     const item = await channel.receive(opts.idleTimeoutMs ?? 120_000);
     if (item.kind === 'corrupt') throw item.error;
@@ -321,14 +328,13 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
     throw err;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    void diskHash.close();
   }
 }
 
 /**
- * The pieces of [from, size) for a delta: changed areas (merged, clipped) in pieces of at most
- * chunkSize, the unchanged rest in KEEP pieces of at most chunkSize (they are still read, for
- * the disk hash, one chunk at a time).
+ * The pieces of [from, size) for a delta: changed areas (merged, clipped) and the unchanged
+ * rest (KEEP), both cut at multiples of chunkSize, so that whole pieces line up with the disk
+ * digest's blocks and their chunk hashes serve it (unchanged pieces are still read and hashed).
  */
 export function deltaPlan(from: number, size: number, chunkSize: number, areas: Array<{ start: number; length: number }>): Array<{ offset: number; length: number; keep: boolean }> {
   const merged: Array<[number, number]> = [];
@@ -345,13 +351,14 @@ export function deltaPlan(from: number, size: number, chunkSize: number, areas: 
   let i = 0;
   while (pos < size) {
     const area = merged[i];
+    const gridEnd = (Math.floor(pos / chunkSize) + 1) * chunkSize;
     if (area && pos >= area[0]) {
-      const end = Math.min(area[1], pos + chunkSize);
+      const end = Math.min(area[1], gridEnd);
       out.push({ offset: pos, length: end - pos, keep: false });
       pos = end;
       if (pos >= area[1]) i++;
     } else {
-      const end = Math.min(area ? area[0] : size, pos + chunkSize, size);
+      const end = Math.min(area ? area[0] : size, gridEnd, size);
       out.push({ offset: pos, length: end - pos, keep: true });
       pos = end;
     }

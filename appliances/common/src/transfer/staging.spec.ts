@@ -6,13 +6,14 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FrameChannel } from './channel';
+import { diskDigestOf } from './disk-digest';
 import { DiskSource, FileSource } from './io';
 import { receiveDisk } from './receive';
 import { sendDisk } from './send';
 import { StagingSink } from './staging';
 
 const MiB = 1 << 20;
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+const sha = diskDigestOf;
 
 let dir: string;
 before(() => {
@@ -101,7 +102,7 @@ describe('StagingSink (the Cloud Manager working disk)', () => {
     }
   });
 
-  it('receiveDisk refuses to resume into a sink that cannot give the whole-disk SHA-256', async () => {
+  it('receiveDisk refuses to resume into a sink that cannot give the whole-disk digest', async () => {
     const data = randomBytes(2 * MiB);
     const source: DiskSource = { size: data.length, read: async (o, l) => data.subarray(o, o + l), close: async () => undefined };
     const sink = { write: async () => undefined, finish: async () => undefined, abort: async () => undefined };
@@ -112,7 +113,7 @@ describe('StagingSink (the Cloud Manager working disk)', () => {
         receiveDisk({ channel: new FrameChannel(b), sink, stream: 0, size: data.length, startOffset: MiB }),
       ]);
       assert.equal(results[1].status, 'rejected');
-      assert.match(String((results[1] as PromiseRejectedResult).reason), /no SHA-256 of the whole disk/);
+      assert.match(String((results[1] as PromiseRejectedResult).reason), /no digest of the whole disk/);
     } finally {
       a.destroy();
       b.destroy();

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { zeroBuffer } from './chunk-codec';
+import { DiskDigest } from './disk-digest';
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DiskSink } from './io';
@@ -55,7 +55,7 @@ export interface StagedImageReader {
  * reboot, `open` finds the checkpoint, cuts the image back to the durable prefix (truncating
  * beyond it also zeroes and deallocates whatever a dead process left there) and the sender
  * continues at `resumeFrom`. Once complete, finish() reads the image back once, hashing it,
- * into `commit` (the lease PUT) and returns that SHA-256: the end-to-end check covers what the
+ * into `commit` (the lease PUT) and returns its disk digest (DiskDigest): the end-to-end check covers what the
  * cloud vCenter received, not just what arrived over the WAN.
  *
  * Chunks arrive in offset order (receiveDisk orders them); `skip` advances over a region that
@@ -216,14 +216,14 @@ export class StagingSink implements DiskSink {
   }
 
   /**
-   * The image is complete: make it durable, read it back into `commit`, return its SHA-256
+   * The image is complete: make it durable, read it back into `commit`, return its disk digest
    * (hex) — unless skipFinishHash() was called (the receiver hashed the stream): then only what
    * `commit` reads is read, and the result is undefined.
    */
   async finish(): Promise<string | undefined> {
     if (this.next !== this.size) throw new Error(`staged ${this.next} of ${this.size} bytes`);
     await this.checkpoint();
-    const hash = createHash('sha256');
+    const hash = new DiskDigest(this.size);
     let pos = 0;
     const reader: StagedImageReader = {
       size: this.size,
@@ -236,8 +236,8 @@ export class StagingSink implements DiskSink {
           if (bytesRead === 0) throw new Error(`staged image ended at ${pos + at} of ${this.size}`);
           at += bytesRead;
         }
+        if (this.hashOnFinish) hash.add(pos, buf);
         pos += n;
-        if (this.hashOnFinish) hash.update(buf);
         return buf;
       },
     };
@@ -255,7 +255,7 @@ export class StagingSink implements DiskSink {
         copyFileSync(`${this.base}.img`, this.opts.renameTo);
       }
     }
-    return this.hashOnFinish ? hash.digest('hex') : undefined;
+    return this.hashOnFinish ? hash.digest() : undefined;
   }
 
   /** Keeps what was written (checkpointed for the next attempt) and closes. */

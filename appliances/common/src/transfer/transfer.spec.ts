@@ -11,6 +11,7 @@ import { memoryLogger } from '../log/logger';
 import { TestCa } from '../testing/test-ca';
 import { PinMismatchError } from '../http/pinned';
 import { FrameChannel } from './channel';
+import { diskDigestOf } from './disk-digest';
 import { DiskSink, FileSink, FileSource, HttpPutSink, HttpRangeSource, DiskSource } from './io';
 import { Progress } from './progress';
 import { receiveDisk } from './receive';
@@ -53,9 +54,7 @@ async function socketPair(tamper?: (chunk: Buffer, at: number) => void): Promise
   return { a, b, close: () => [a, inner, out, b].forEach((s) => s.destroy()) };
 }
 
-function sha(buf: Buffer): string {
-  return createHash('sha256').update(buf).digest('hex');
-}
+const sha = diskDigestOf;
 
 async function roundTrip(data: Buffer, opts: { chunkSize?: number; window?: number; tamper?: (c: Buffer, at: number) => void; sink?: DiskSink; source?: DiskSource } = {}) {
   const src = join(dir, `src-${randomBytes(4).toString('hex')}`);
