@@ -22,6 +22,8 @@ export class LeaseStandIn {
   readonly disks = new Map<string, Buffer>();
   readonly stored = new Map<string, Buffer>();
   readonly putAttempts = new Map<string, number>();
+  /** Bytes of the PUT in progress received so far, by disk name. */
+  readonly putReceived = new Map<string, number>();
   /** Delay added to each ranged GET (to make a transfer last long enough to interrupt it). */
   getDelayMs = 0;
   url = '';
@@ -48,7 +50,11 @@ export class LeaseStandIn {
         this.putAttempts.set(name, (this.putAttempts.get(name) ?? 0) + 1);
         const expected = Number(req.headers['content-length']);
         const parts: Buffer[] = [];
-        req.on('data', (d: Buffer) => parts.push(d));
+        this.putReceived.set(name, 0);
+        req.on('data', (d: Buffer) => {
+          parts.push(d);
+          this.putReceived.set(name, this.putReceived.get(name)! + d.length);
+        });
         req.on('end', () => {
           const body = Buffer.concat(parts);
           if (body.length !== expected) return void res.writeHead(400).end('short upload');

@@ -11,6 +11,7 @@ export * from './transfer/session';
 export * from './transfer/staging';
 export * from './transfer/chunk-codec';
 export * from './transfer/disk-digest';
+export * from './transfer/chunk-workers';
 export * from './transfer/rate-limit';
 export * from './log/logger';
 export * from './testing/test-ca';

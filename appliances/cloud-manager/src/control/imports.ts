@@ -174,6 +174,10 @@ export class ImportService {
     return { id, state: job.state, ...rollUp(disks), disks, error: job.error };
   }
 
+  stateOf(id: string): JobState | undefined {
+    return this.jobs.get(id)?.state;
+  }
+
   cancel(id: string): JobStatus {
     const job = this.jobs.get(id);
     if (!job) throw new HttpError(404, `no import ${id}`);

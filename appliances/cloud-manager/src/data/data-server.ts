@@ -6,7 +6,6 @@ import {
   ChunkIndex,
   createMtlsServer,
   FrameChannel,
-  HttpPutSink,
   Logger,
   readHello,
   RECEIVER_FEATURES,
@@ -15,6 +14,7 @@ import {
   TlsIdentity,
 } from '@hdm/appliance-common';
 import { DataRefusal, DiskLease, ImportService } from '../control/imports';
+import { LeaseUploader } from './lease-uploader';
 
 /**
  * The data path of cloud-manager: prem-manager connects over mTLS (role prem-manager), names
@@ -27,6 +27,8 @@ export class DataServer {
   readonly server: tls.Server;
   /** The session of each disk (`import/disk`): a new one waits until the one it replaces closed its staged image. */
   private readonly sessions = new Map<string, Promise<void>>();
+  /** The lease upload of each disk (`import/disk`), kept across its data connections. */
+  private readonly uploads = new Map<string, LeaseUploader>();
 
   constructor(identity: TlsIdentity, private readonly imports: ImportService, private readonly log: Logger) {
     this.server = createMtlsServer({ ...identity, allowedRoles: ['prem-manager'], log, name: 'data' }, (socket) => void this.session(socket));
@@ -78,48 +80,63 @@ export class DataServer {
     try {
       // beginDisk aborted the previous reception; its sink checkpoints and closes before we reopen the image.
       await previous;
-      await this.receive(channel, socket, hello, lease, log);
+      await this.receive(channel, socket, hello, lease, key, log);
     } finally {
       release();
       if (this.sessions.get(key) === mine) this.sessions.delete(key);
     }
   }
 
-  private async receive(channel: FrameChannel, socket: tls.TLSSocket, hello: DiskHello, lease: DiskLease, log: Logger): Promise<void> {
+  private async receive(channel: FrameChannel, socket: tls.TLSSocket, hello: DiskHello, lease: DiskLease, key: string, log: Logger): Promise<void> {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     log.info({ remote, size: lease.size }, 'receiving disk');
     let sink: StagingSink | undefined;
+    let upload: LeaseUploader | undefined;
     try {
       const fileTarget = /^file:/i.test(lease.uploadUrl) ? fileURLToPath(lease.uploadUrl) : undefined;
+      if (!fileTarget) upload = this.uploaderFor(key, lease, log);
+      // Cancelled (not just replaced by a newer connection of the same disk): the PUT is dropped too.
+      lease.signal.addEventListener('abort', () => this.dropUploadIfEnded(hello.jobId, key));
       sink = await StagingSink.open(lease.staging.dir, lease.staging.name, lease.size, {
         renameTo: fileTarget,
         seedFrom: lease.baseFile,
-        commit: fileTarget ? undefined : async (image) => {
-          const put = new HttpPutSink({ url: lease.uploadUrl, cookie: lease.cookie, thumbprint: lease.thumbprint }, lease.size);
-          try {
-            let left = image.size;
-            while (left > 0) {
-              const buf = await image.next(Math.min(4 << 20, left));
-              left -= buf.length;
-              await put.write(buf);
-            }
-            await put.finish();
-          } catch (err) {
-            await put.abort(err as Error);
-            throw err;
-          }
-          log.info({ bytes: image.size }, 'staged disk uploaded to the lease');
-        },
+        onDurable: (bytes) => upload?.advance(bytes),
+        // The upload has followed the durable prefix; it ends with the PUT's answer and its digest.
+        commit: upload ? () => upload!.finished() : undefined,
       });
+      upload?.advance(sink.resumeFrom);
       const startOffset = await acceptHello(channel, 'cloud-manager', hello, { resumeFrom: sink.resumeFrom, features: lease.baseFile ? [...RECEIVER_FEATURES, 'keep'] : RECEIVER_FEATURES });
       if (startOffset > 0) log.info({ resumeFrom: startOffset }, 'resuming disk at its durable prefix');
       const result = await receiveDisk({ channel, sink, stream: lease.stream, size: lease.size, startOffset, index: new ChunkIndex(), signal: lease.signal, progress: lease.progress, log });
+      this.uploads.delete(key);
       lease.done(result.sha256);
       await channel.close();
     } catch (err) {
       await sink?.abort().catch(() => undefined);
+      // A failed PUT cannot continue: the next session starts a new one.
+      if (upload?.failed) this.uploads.delete(key);
       lease.failed(err as Error);
+      this.dropUploadIfEnded(hello.jobId, key);
       channel.destroy();
     }
+  }
+
+  /** An import that was cancelled or failed for good needs its lease upload no more. */
+  private dropUploadIfEnded(importId: string, key: string): void {
+    const state = this.imports.stateOf(importId);
+    if (state !== 'cancelled' && state !== 'failed') return;
+    this.uploads.get(key)?.abort(new Error(`import ${state}`));
+    this.uploads.delete(key);
+  }
+
+  /** The disk's running upload, or a new one (none yet, the last one failed, or the import was re-posted with new lease URLs). */
+  private uploaderFor(key: string, lease: DiskLease, log: Logger): LeaseUploader {
+    const current = this.uploads.get(key);
+    if (current && !current.failed && current.uploadUrl === lease.uploadUrl && current.size === lease.size) return current;
+    current?.abort(new Error('replaced by a new upload'));
+    const image = StagingSink.imagePath(lease.staging.dir, lease.staging.name);
+    const u = new LeaseUploader(lease.uploadUrl, image, lease.size, { cookie: lease.cookie, thumbprint: lease.thumbprint }, log);
+    this.uploads.set(key, u);
+    return u;
   }
 }

@@ -198,9 +198,11 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
         if (next !== size) throw new Error(`DISK_DONE after ${next} of ${size} bytes`);
         const theirs = String(parseJsonPayload(f).sha256 ?? '');
         if (streamHash) sink.skipFinishHash?.();
+        // The sink's digest when it gives one (what it read back or delivered: the end-to-end check
+        // then covers the cloud copy); else that of the stream received.
         const committed = await sink.finish();
         if (!streamHash && typeof committed !== 'string') throw new Error('resumed disk but the sink gave no digest of the whole disk');
-        const mine = streamHash ? digest.digest() : (committed as string);
+        const mine = typeof committed === 'string' ? committed : digest.digest();
         await channel.sendJson(FrameType.DISK_DONE, { sha256: mine, bytes: size, match: mine === theirs }, FrameFlags.REPLY, stream, size);
         if (mine !== theirs) throw new DiskHashMismatchError(`disk digest differs: sender ${theirs}, written ${mine}`);
         return { bytes: size, sha256: mine, resends: rejected };

@@ -26,7 +26,13 @@ export interface StagingOptions {
    * complete and durable; it gets a sequential reader of the image. Without it finish() only
    * makes the image durable.
    */
-  commit?: (image: StagedImageReader) => Promise<void>;
+  commit?: (image: StagedImageReader) => Promise<void | string>;
+  /**
+   * Told each time the durable prefix grew (after the fsync and the checkpoint): a follower
+   * (the lease uploader) may read [0, bytes) of the image from then on, while the rest arrives.
+   * A commit that followed the image this way returns the disk digest of what it delivered.
+   */
+  onDurable?: (bytes: number) => void;
   /**
    * Delta: the previous version of the disk (a local file). A new staging (nothing durable yet)
    * starts as a copy of it; the image is then never truncated on resume (bytes beyond the
@@ -135,6 +141,11 @@ export class StagingSink implements DiskSink {
     return c && c.size === size ? Math.min(c.durable, size) : 0;
   }
 
+  /** The image file of `<dir>/<name>` (a follower reads its durable prefix). */
+  static imagePath(dir: string, name: string): string {
+    return join(dir, `${name}.img`);
+  }
+
   /** Removes the staged image and its checkpoint. */
   static discard(dir: string, name: string): void {
     for (const ext of ['.img', '.ckpt']) rmSync(join(dir, `${name}${ext}`), { force: true });
@@ -209,6 +220,7 @@ export class StagingSink implements DiskSink {
     await this.fh.sync();
     await writeCheckpointAsync(this.base, { version: 1, size: this.size, durable: written, seeded: this.seeded || undefined, updatedAt: new Date().toISOString() });
     this.durable = written;
+    this.opts.onDurable?.(written);
   }
 
   skipFinishHash(): void {
@@ -241,12 +253,14 @@ export class StagingSink implements DiskSink {
         return buf;
       },
     };
+    let delivered: string | void = undefined;
     try {
-      if (this.opts.commit) await this.opts.commit(reader);
-      if (this.hashOnFinish) while (pos < this.size) await reader.next(4 << 20); // hash whatever commit did not read
+      if (this.opts.commit) delivered = await this.opts.commit(reader);
+      if (this.hashOnFinish && typeof delivered !== 'string') while (pos < this.size) await reader.next(4 << 20); // hash whatever commit did not read
     } finally {
       await this.close();
     }
+    if (typeof delivered === 'string') return delivered;
     if (this.opts.renameTo) {
       try {
         renameSync(`${this.base}.img`, this.opts.renameTo);
