@@ -206,11 +206,14 @@ net.createServer((a) => {
 
 function controlClient(hostPort, cert) {
   const [host, port] = hostPort.split(':');
+  // One kept-alive mTLS connection: a handshake per status poll would take CPU from the transfer being measured.
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, cert: cert.certPem, key: cert.keyPem, ca: cert.caPem, checkServerIdentity: () => undefined });
+  children.add({ kill: () => agent.destroy() });
   return (method, p, body) =>
     new Promise((resolve, reject) => {
       const text = body === undefined ? undefined : JSON.stringify(body);
       const req = https.request(
-        { host, port: Number(port), method, path: p, cert: cert.certPem, key: cert.keyPem, ca: cert.caPem, agent: false, checkServerIdentity: () => undefined,
+        { host, port: Number(port), method, path: p, agent,
           headers: text ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) } : {} },
         (res) => {
           let data = '';
