@@ -48,6 +48,8 @@ export const FrameFlags = {
   DEDUP: 1 << 4,
   /** On DATA: the receiver's previous version of these bytes stands; payload = u32 length (feature `keep`, deltas). */
   KEEP: 1 << 5,
+  /** On DATA: payload = LZ4 block of the chunk, its u32 little-endian size prepended (feature `lz4`). */
+  LZ4: 1 << 6,
 } as const;
 
 export interface FrameHeader {

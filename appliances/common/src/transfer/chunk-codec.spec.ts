@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { FrameDecoder } from '../frames/decoder';
-import { encodeFrame, FrameFlags, FrameType } from '../frames/frame';
+import { encodeFrame, Frame, FrameFlags, FrameType } from '../frames/frame';
 import { FrameChannel } from './channel';
-import { ChunkDecodeError, ChunkIndex, CompressionPolicy, decodeChunk, deflateChunk, isAllZero, u32 } from './chunk-codec';
+import { compressSync } from 'lz4-napi';
+import { CHUNK_FLAGS, ChunkDecodeError, ChunkIndex, CompressionPolicy, decodeChunk, deflateChunk, isAllZero, lz4Chunk, u32 } from './chunk-codec';
 import { DiskSource } from './io';
 import { receiveDisk } from './receive';
 import { deltaPlan, sendDisk } from './send';
@@ -40,12 +41,20 @@ async function pair(): Promise<{ a: net.Socket; b: net.Socket; wire: () => numbe
 
 const memSource = (data: Buffer): DiskSource => ({ size: data.length, read: async (o, l) => Buffer.from(data.subarray(o, o + l)), close: async () => undefined });
 
-async function transfer(name: string, data: Buffer, features: string[], compression?: CompressionPolicy) {
+async function transfer(name: string, data: Buffer, features: string[], compression?: CompressionPolicy, tamper?: (f: Frame) => Frame) {
   const sink = await StagingSink.open(dir, name, data.length);
   const p = await pair();
+  const channel = new FrameChannel(p.a);
+  if (tamper) {
+    const send = channel.send.bind(channel);
+    channel.send = (f, h) => {
+      const t = tamper(f);
+      return send(t, t === f ? h : undefined);
+    };
+  }
   try {
     const [sent, received] = await Promise.all([
-      sendDisk({ channel: new FrameChannel(p.a), source: memSource(data), stream: 0, chunkSize: MiB, features, compression }),
+      sendDisk({ channel, source: memSource(data), stream: 0, chunkSize: MiB, features, compression }),
       receiveDisk({ channel: new FrameChannel(p.b), sink, stream: 0, size: data.length, index: new ChunkIndex() }),
     ]);
     return { sent, received, wire: p.wire(), image: readFileSync(join(dir, `${name}.img`)) };
@@ -121,6 +130,100 @@ describe('data reduction: zero, dedup, adaptive deflate', () => {
     assert.equal(slow.record(MiB, MiB / 4, 20), true);
   });
 
+  it('LZ4: text goes as LZ4 frames over a socket pair; bit-identical', async () => {
+    const text = Buffer.from('the quick brown fox jumps over the lazy dog 0123456789\n'.repeat(160000)).subarray(0, 8 * MiB);
+    const data = Buffer.concat([text, Buffer.alloc(MiB), randomBytes(MiB), Buffer.alloc(77, 3)]);
+    const { sent, received, image } = await transfer('lz4', data, ['zero', 'lz4', 'dedup']);
+    assert.ok(image.equals(data));
+    assert.equal(received.sha256, diskDigestOf(data));
+    assert.equal(sent.sha256, received.sha256);
+    const st = sent.stats!;
+    assert.equal(st.deflatedBytes, 0, 'deflate was not negotiated');
+    // Until the first trial is measured, chunks prepared alongside it go plain (at most 3 here).
+    assert.ok(st.lz4Bytes >= 4 * MiB, `${st.lz4Bytes} bytes sent as LZ4`);
+    assert.ok(st.lz4Wire < st.lz4Bytes / 10, `text LZ4-compressed to ${st.lz4Wire}`);
+    assert.equal(st.resentBytes, 0);
+  });
+
+  it('LZ4 and deflate both negotiated: every compressed chunk goes one way or the other; bit-identical', async () => {
+    const text = Buffer.from('lorem ipsum dolor sit amet, consectetur adipiscing elit 42\n'.repeat(200000)).subarray(0, 8 * MiB);
+    const { sent, image } = await transfer('both', text, ['zero', 'lz4', 'deflate']);
+    assert.ok(image.equals(text));
+    const compressed = sent.stats!.lz4Bytes + sent.stats!.deflatedBytes;
+    assert.ok(compressed >= 4 * MiB, `${compressed} bytes compressed`);
+    assert.ok(sent.stats!.wireBytes < 5 * MiB);
+  });
+
+  it('a corrupt or oversized LZ4 payload is NACKed and resent plain, never written', async () => {
+    const text = Buffer.from('0123456789abcdef the lazy dog\n'.repeat(400000)).subarray(0, 8 * MiB);
+    let n = 0;
+    const { sent, received, image } = await transfer('lz4bad', text, ['lz4'], undefined, (f) => {
+      if (f.type !== FrameType.DATA || !(f.flags & FrameFlags.LZ4)) return f;
+      const payload = Buffer.from(f.payload);
+      switch (n++ % 4) {
+        case 0: // announces more than MAX_CHUNK: refused before anything is allocated
+          payload.writeUInt32LE(64 << 20, 0);
+          break;
+        case 1: // truncated block
+          return { ...f, payload: payload.subarray(0, payload.length >> 1) };
+        case 2: // announces one byte more than the block holds
+          payload.writeUInt32LE(payload.readUInt32LE(0) + 1, 0);
+          break;
+        default: // garbage after the size
+          payload.fill(0xff, 4);
+      }
+      return { ...f, payload };
+    });
+    assert.ok(image.equals(text), 'only the plain resends were written');
+    assert.equal(received.sha256, diskDigestOf(text));
+    const st = sent.stats!;
+    assert.ok(n >= 4, `${n} LZ4 frames damaged (each way once at least)`);
+    assert.equal(st.lz4Bytes, n * MiB);
+    assert.equal(st.resentBytes, n * MiB);
+    assert.equal(sent.resends, n);
+  });
+
+  it('adaptive: LZ4 on a fast link, deflate on a slow one (measured rates)', () => {
+    const both = ['lz4', 'deflate'] as const;
+    const run = (linkRate: number): string[] => {
+      const policy = new CompressionPolicy({ parallelism: 2 });
+      // The link rate is not known yet: LZ4 first.
+      const first = policy.pick(0.4, both);
+      assert.equal(first, 'lz4');
+      policy.record(4 * MiB, 2 * MiB, 10, 'lz4'); // ~420 MB/s, ratio 0.5
+      policy.linkRate = linkRate;
+      policy.linkLimited = true;
+      const second = policy.pick(0.4, both);
+      assert.equal(second, 'deflate', 'deflate is tried once the link rate is known');
+      policy.record(4 * MiB, 0.42 * 4 * MiB, 48, 'deflate'); // ~87 MB/s, ratio 0.42
+      const picks: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const c = policy.pick(0.4, both);
+        assert.ok(c);
+        picks.push(c);
+        policy.record(4 * MiB, c === 'lz4' ? 2 * MiB : 0.42 * 4 * MiB, c === 'lz4' ? 10 : 48, c);
+      }
+      return picks;
+    };
+    assert.deepEqual(new Set(run(125e6)), new Set(['lz4']), '1 Gbit/s');
+    assert.deepEqual(new Set(run(25e6)), new Set(['deflate']), '200 Mbit/s');
+    // Incompressible per the probe: nothing is tried.
+    const policy = new CompressionPolicy();
+    assert.equal(policy.pick(0.99, both), undefined);
+    assert.equal(policy.probedOut, 1);
+  });
+
+  it('adaptive: an exploratory codec that loses on CPU does not make the other back off', () => {
+    const policy = new CompressionPolicy({ parallelism: 2 });
+    policy.pick(0.4, ['lz4', 'deflate']);
+    policy.record(4 * MiB, 2 * MiB, 10, 'lz4');
+    policy.linkRate = 125e6;
+    policy.linkLimited = true;
+    assert.equal(policy.pick(0.4, ['lz4', 'deflate']), 'deflate');
+    assert.equal(policy.record(4 * MiB, 0.42 * 4 * MiB, 200, 'deflate'), false, '21 MB/s × 2 cannot feed 1 Gbit/s');
+    assert.equal(policy.pick(0.4, ['lz4', 'deflate']), 'lz4', 'no back-off: LZ4 still pays');
+  });
+
   it('isAllZero', () => {
     assert.equal(isAllZero(Buffer.alloc(9 * MiB)), true);
     const b = Buffer.alloc(5 * MiB);
@@ -194,15 +297,38 @@ describe('deltas (CBT changed areas, KEEP frames)', () => {
 
 describe('decodeChunk (fuzz)', () => {
   const MAX = 64 * 1024;
+  // Compressible test content of n bytes, LZ4-compressed (lz4-napi prepends the u32 LE size).
+  const lz4Blocks = new Map<number, Buffer>();
+  const lz4Block = (n: number): Buffer => {
+    const plain = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) plain[i] = (i * 7) % 13 === 0 ? i & 0xff : 0x41 + (i % 5);
+    const b = compressSync(plain);
+    lz4Blocks.set(n, b);
+    return b;
+  };
   it('never returns more than maxChunk and rejects malformed payloads only with ChunkDecodeError', async () => {
     const index = new ChunkIndex();
     const known = randomBytes(1000);
     index.add(sha(known), known.length, 0, async () => known);
     await fc.assert(
       fc.asyncProperty(
-        fc.integer({ min: 0, max: 0xffff }),
+        fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.constant(FrameFlags.LZ4), fc.constant(FrameFlags.LZ4 | FrameFlags.DEFLATE)),
         fc.oneof(
           fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+          // LZ4: real blocks (up to twice maxChunk), with the size announced right, wrong, or bytes damaged
+          fc.tuple(fc.integer({ min: 0, max: 2 * MAX }), fc.integer({ min: 0, max: 4 }), fc.nat(), fc.nat()).map(([n, how, at, v]) => {
+            const b = Buffer.from(lz4Blocks.get(n) ?? lz4Block(n));
+            if (how === 1) b.writeUInt32LE(v % (4 * MAX), 0);
+            else if (how === 2 && b.length > 4) b[4 + (at % (b.length - 4))] = v & 0xff;
+            else if (how === 3) return b.subarray(0, at % (b.length + 1));
+            return b;
+          }),
+          fc.tuple(fc.nat(), fc.uint8Array({ maxLength: 200 })).map(([n, a]) => {
+            const b = Buffer.alloc(4 + a.length);
+            b.writeUInt32LE(n >>> 0, 0);
+            Buffer.from(a).copy(b, 4);
+            return b;
+          }),
           fc.integer({ min: 0, max: 2 * MAX }).map((n) => u32(n)),
           fc.integer({ min: 0, max: 2 * MAX }).map((n) => Buffer.concat([sha(known), u32(n)])),
           fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.concat([sha(Buffer.from(a)), u32(a.length)])),
@@ -213,6 +339,7 @@ describe('decodeChunk (fuzz)', () => {
             const len = d.kind === 'data' ? d.data.length : d.length;
             assert.ok(len <= MAX);
             if (d.kind === 'data' && flags & FrameFlags.DEDUP) assert.ok(d.data.equals(known));
+            if (d.kind === 'data' && (flags & CHUNK_FLAGS) === FrameFlags.LZ4) assert.equal(d.data.length, payload.readUInt32LE(0));
           } catch (err) {
             assert.ok(err instanceof ChunkDecodeError, String(err));
           }
@@ -220,6 +347,21 @@ describe('decodeChunk (fuzz)', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+
+  it('refuses an LZ4 block that announces or holds more than maxChunk, before decoding it', async () => {
+    const big = await lz4Chunk(Buffer.alloc(4 * MAX));
+    await assert.rejects(decodeChunk(FrameFlags.LZ4, big, MAX), ChunkDecodeError);
+    const huge = Buffer.from(big);
+    huge.writeUInt32LE(0xffffffff, 0);
+    await assert.rejects(decodeChunk(FrameFlags.LZ4, huge, MAX), ChunkDecodeError);
+    const lying = Buffer.from(big);
+    lying.writeUInt32LE(MAX, 0); // claims to fit, holds 4 × MAX
+    await assert.rejects(decodeChunk(FrameFlags.LZ4, lying, MAX), ChunkDecodeError);
+    await assert.rejects(decodeChunk(FrameFlags.LZ4 | FrameFlags.DEFLATE, big, MAX), ChunkDecodeError);
+    const ok = await lz4Chunk(Buffer.alloc(MAX, 7));
+    const d = await decodeChunk(FrameFlags.LZ4, ok, MAX);
+    assert.ok(d.kind === 'data' && d.data.equals(Buffer.alloc(MAX, 7)));
   });
 
   it('refuses a decompression bomb (inflates beyond maxChunk)', async () => {
@@ -235,7 +377,7 @@ describe('decodeChunk (fuzz)', () => {
       fc.property(
         fc.array(
           fc.record({
-            flags: fc.constantFrom(FrameFlags.ZERO, FrameFlags.DEFLATE, FrameFlags.DEDUP, FrameFlags.ZERO | FrameFlags.DEDUP, 0xffff),
+            flags: fc.constantFrom(FrameFlags.ZERO, FrameFlags.DEFLATE, FrameFlags.LZ4, FrameFlags.DEDUP, FrameFlags.ZERO | FrameFlags.DEDUP, 0xffff),
             offset: fc.maxSafeNat(),
             payload: fc.uint8Array({ maxLength: 100 }).map((a) => Buffer.from(a)),
           }),

@@ -1,6 +1,7 @@
 import { FrameFlags, FrameType, HEADER_SIZE, parseJsonPayload } from '../frames/frame';
-import { CompressionPolicy, deflateChunk, SentChunks, u32 } from './chunk-codec';
+import { Codec, CompressionPolicy, deflateChunk, lz4Chunk, SentChunks, u32 } from './chunk-codec';
 import type { RateLimiter } from './rate-limit';
+import { ChunkSlab } from './chunk-slab';
 import { ChunkWorkers } from './chunk-workers';
 import { DiskDigest } from './disk-digest';
 import type { Logger } from '../log/logger';
@@ -33,13 +34,13 @@ export interface SendDiskOptions {
    */
   startOffset?: number;
   /**
-   * Encodings the receiver accepted in its HELLO reply (`zero`, `deflate`, `dedup`); none by
+   * Encodings the receiver accepted in its HELLO reply (`zero`, `deflate`, `lz4`, `dedup`); none by
    * default. See chunk-codec.ts.
    */
   features?: string[];
   /** What the receiver has indexed, shared by the disks of one job (feature `dedup`). */
   sentChunks?: SentChunks;
-  /** Adaptive compression policy (feature `deflate`); a fresh one per disk by default. */
+  /** Adaptive compression policy (features `lz4`, `deflate`); a fresh one per disk by default. */
   compression?: CompressionPolicy;
   /** Bandwidth cap (wire bytes) of this migration, chained to the link's. */
   limiter?: RateLimiter;
@@ -74,6 +75,9 @@ export interface SendStats {
   /** Logical bytes sent deflated, and their size on the wire. */
   deflatedBytes: number;
   deflatedWire: number;
+  /** Logical bytes sent LZ4-compressed, and their size on the wire. */
+  lz4Bytes: number;
+  lz4Wire: number;
   resentBytes: number;
   /** Delta: logical bytes left as they were on the receiver (KEEP frames). */
   keptBytes: number;
@@ -84,7 +88,8 @@ interface Prepared {
   /** SHA-256 of the plain chunk (frame hash when sent plain, dedup key, disk digest block); none for zeros. */
   hash?: Buffer;
   zero: boolean;
-  deflated?: Buffer;
+  /** The chunk compressed, when that paid (CompressionPolicy). */
+  compressed?: { codec: Codec; payload: Buffer };
 }
 
 export class DiskHashMismatchError extends Error {
@@ -145,29 +150,34 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   const ready = new Map<number, Prepared>(); // read and prepared, not yet sent
   const policy = opts.compression ?? new CompressionPolicy();
   const sentChunks = features.has('dedup') ? (opts.sentChunks ?? new SentChunks()) : undefined;
-  const stats: SendStats = { bytesRead: 0, bytesSent: 0, wireBytes: 0, zeroBytes: 0, dedupBytes: 0, deflatedBytes: 0, deflatedWire: 0, resentBytes: 0, keptBytes: 0 };
+  const stats: SendStats = { bytesRead: 0, bytesSent: 0, wireBytes: 0, zeroBytes: 0, dedupBytes: 0, deflatedBytes: 0, deflatedWire: 0, lz4Bytes: 0, lz4Wire: 0, resentBytes: 0, keptBytes: 0 };
   const wireStart = performance.now();
+  let blockedRate = 0;
+  let win = { start: wireStart, bytes: 0, waited: 0 };
   /**
    * Off the main thread: zero check, chunk hash and compressibility probe (ChunkWorkers), and
    * compression (zlib async, libuv's pool). Every chunk but a zero one is hashed, also those
    * only read for the disk digest (a resumed prefix, a delta's unchanged areas).
    */
   const workers = ChunkWorkers.shared;
+  const slab = ChunkSlab.shared;
   const level = policy.opts.level ?? 1;
+  const codecs: Codec[] = (['lz4', 'deflate'] as const).filter((c) => features.has(c));
   const prepare = async (index: number, raw: Buffer): Promise<Prepared> => {
     stats.bytesRead += raw.length;
     const sending = index >= prefixCount && !chunkAt(index).keep;
-    const probe = sending && features.has('deflate') && policy.enabled;
+    const probe = sending && codecs.length > 0 && policy.enabled;
     const f = await workers.inspect(raw, { probeLevel: probe ? level : undefined });
     const buf = f.buf;
     if (f.zero) return { buf, zero: true };
-    let deflated: Buffer | undefined;
-    if (probe && policy.shouldTry(f.sampleRatio)) {
+    let compressed: Prepared['compressed'];
+    const codec = probe ? policy.pick(f.sampleRatio, codecs) : undefined;
+    if (codec) {
       const t0 = performance.now();
-      const out = await deflateChunk(buf, level);
-      if (policy.record(buf.length, out.length, performance.now() - t0)) deflated = out;
+      const out = codec === 'lz4' ? await lz4Chunk(buf) : await deflateChunk(buf, level);
+      if (policy.record(buf.length, out.length, performance.now() - t0, codec)) compressed = { codec, payload: out };
     }
-    return { buf, hash: f.sha256, zero: false, deflated };
+    return { buf, hash: f.sha256, zero: false, compressed };
   };
   const unacked = new Map<number, InFlight>(); // by offset
   let acked = 0;
@@ -227,6 +237,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
       if (p.zero) diskDigest.addZeros(offset, buf.length);
       else diskDigest.add(offset, buf, p.hash);
       if (resumed) {
+        slab.give(buf);
         meter.add(buf.length);
         continue;
       }
@@ -255,20 +266,43 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
         payloadHash = undefined;
         stats.dedupBytes += buf.length;
       } else {
-        if (p.deflated) {
+        if (p.compressed?.codec === 'deflate') {
           flags = FrameFlags.DEFLATE;
-          payload = p.deflated;
+          payload = p.compressed.payload;
           payloadHash = undefined;
           stats.deflatedBytes += buf.length;
           stats.deflatedWire += payload.length;
+        } else if (p.compressed?.codec === 'lz4') {
+          flags = FrameFlags.LZ4;
+          payload = p.compressed.payload;
+          payloadHash = undefined;
+          stats.lz4Bytes += buf.length;
+          stats.lz4Wire += payload.length;
         }
         if (sentChunks && hash) sentChunks.add(hash);
       }
+      const t0 = performance.now();
       await opts.limiter?.take(HEADER_SIZE + payload.length, opts.signal);
       stats.wireBytes += HEADER_SIZE + payload.length;
-      const secs = (performance.now() - wireStart) / 1000;
-      if (secs > 0.5) policy.linkRate = stats.wireBytes / secs;
       await channel.send({ type: FrameType.DATA, flags, stream, offset, payload }, payloadHash);
+      // Link rate for the compression policy: the larger of the average wire rate (a lower
+      // bound: it includes stretches with nothing to send) and the wire rate of 0.5 s windows
+      // in which sends mostly waited for the link (cap or socket backpressure): the link was
+      // full then. While compression keeps the link from filling, no window qualifies and the
+      // last figure stands (not the compressor's own output rate).
+      const now = performance.now();
+      win.bytes += HEADER_SIZE + payload.length;
+      win.waited += now - t0;
+      if (now - win.start >= 500) {
+        if (win.waited >= (now - win.start) * 0.5) {
+          const r = win.bytes / (now - win.start) * 1000;
+          blockedRate = blockedRate ? blockedRate * 0.5 + r * 0.5 : r;
+          policy.linkLimited = true;
+        }
+        win = { start: now, bytes: 0, waited: 0 };
+      }
+      const secs = (performance.now() - wireStart) / 1000;
+      if (secs > 0.5) policy.linkRate = Math.max(stats.wireBytes / secs, blockedRate);
     }
   };
 
@@ -296,6 +330,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
         continue;
       }
       unacked.delete(f.offset);
+      slab.give(c.buf); // ACKed: written on the other side, never resent
       acked++;
       meter.add(c.buf.length);
       poke();
