@@ -12,6 +12,7 @@ export * from './transfer/staging';
 export * from './transfer/chunk-codec';
 export * from './transfer/disk-digest';
 export * from './transfer/chunk-workers';
+export * from './transfer/chunk-slab';
 export * from './transfer/rate-limit';
 export * from './log/logger';
 export * from './testing/test-ca';

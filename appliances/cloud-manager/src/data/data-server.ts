@@ -4,6 +4,7 @@ import {
   acceptHello,
   DiskHello,
   ChunkIndex,
+  ChunkSlab,
   createMtlsServer,
   FrameChannel,
   Logger,
@@ -51,7 +52,7 @@ export class DataServer {
   private async session(socket: tls.TLSSocket): Promise<void> {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
-    const channel = new FrameChannel(socket, { deferDataVerify: true });
+    const channel = new FrameChannel(socket, { deferDataVerify: true, payloads: ChunkSlab.shared });
     let hello;
     try {
       hello = await readHello(channel);

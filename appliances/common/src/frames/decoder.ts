@@ -14,7 +14,15 @@ export interface DecoderOptions {
    * `unverified: true`): it can check them off the main thread. Default false.
    */
   deferDataVerify?: boolean;
+  /**
+   * Where DATA payloads are assembled (a ChunkSlab): `take(n)` gives the buffer, `give(b)` takes
+   * back one the decoder dropped (a payload that failed its hash). Default: fresh buffers.
+   */
+  payloads?: { take(length: number): Buffer; give(buf: Buffer): void };
 }
+
+/** Payloads at least this large are filled as their bytes arrive (the TLS records then die young). */
+const STREAM_FILL = 64 << 10;
 
 /**
  * Incremental frame decoder: feed it whatever TCP delivers, get complete, verified frames.
@@ -26,6 +34,9 @@ export class FrameDecoder {
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
   private header: FrameHeader | undefined;
+  /** The payload being filled (large frames), and how much of it is. */
+  private payload: Buffer | undefined;
+  private filled = 0;
   private failed: FrameError | undefined;
 
   constructor(private readonly opts: DecoderOptions = {}) {
@@ -34,7 +45,7 @@ export class FrameDecoder {
 
   /** Bytes received but not yet part of a returned frame. */
   get pending(): number {
-    return this.buffered;
+    return this.buffered + this.filled;
   }
 
   push(buf: Buffer): Frame[] {
@@ -55,8 +66,18 @@ export class FrameDecoder {
         }
       }
       const h = this.header;
-      if (this.buffered < h.length) break;
-      const payload = this.take(h.length);
+      let payload: Buffer;
+      if (h.length >= STREAM_FILL) {
+        this.payload ??= h.type === FrameType.DATA && this.opts.payloads ? this.opts.payloads.take(h.length) : Buffer.allocUnsafe(h.length);
+        this.filled = this.fill(this.payload, this.filled);
+        if (this.filled < h.length) break;
+        payload = this.payload;
+        this.payload = undefined;
+        this.filled = 0;
+      } else {
+        if (this.buffered < h.length) break;
+        payload = this.take(h.length);
+      }
       this.header = undefined;
       if (this.opts.deferDataVerify && h.type === FrameType.DATA) {
         out.push({ type: h.type, flags: h.flags, stream: h.stream, offset: h.offset, payload, sha256: h.sha256, unverified: true });
@@ -69,6 +90,7 @@ export class FrameDecoder {
           `payload of frame type ${h.type} stream ${h.stream} offset ${h.offset} (${h.length} bytes) does not match its SHA-256`,
           h,
         );
+        this.opts.payloads?.give(payload);
         if (this.opts.onCorrupt) {
           this.opts.onCorrupt(err);
           continue;
@@ -85,11 +107,25 @@ export class FrameDecoder {
     if (this.failed) return;
     if (this.header || this.buffered > 0) {
       const what = this.header
-        ? `payload of ${this.header.length} bytes has only ${this.buffered}`
+        ? `payload of ${this.header.length} bytes has only ${this.buffered + this.filled}`
         : `${this.buffered} bytes of a ${HEADER_SIZE}-byte header`;
       this.failed = new FrameError('truncated', `stream ended inside a frame: ${what}`, this.header);
       throw this.failed;
     }
+  }
+
+  /** Moves buffered bytes into `dst` from `at` on (as many as there are, up to its end); returns the new fill. */
+  private fill(dst: Buffer, at: number): number {
+    while (at < dst.length && this.chunks.length) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, dst.length - at);
+      c.copy(dst, at, 0, k);
+      at += k;
+      this.buffered -= k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    return at;
   }
 
   /** Removes and returns the first n buffered bytes (n ≤ buffered). */

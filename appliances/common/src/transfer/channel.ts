@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { FrameDecoder } from '../frames/decoder';
+import { DecoderOptions, FrameDecoder } from '../frames/decoder';
 import { encodeHeader, Frame, FrameError, FrameType, jsonPayload } from '../frames/frame';
 
 export type Incoming = { kind: 'frame'; frame: Frame } | { kind: 'corrupt'; error: FrameError };
@@ -28,11 +28,12 @@ export class FrameChannel {
   private readonly maxQueued: number;
 
   /** `deferDataVerify`: DATA payload hashes are left to the consumer (receiveDisk checks them off the main thread). */
-  constructor(readonly socket: Duplex, opts: { maxPayload?: number; maxQueued?: number; deferDataVerify?: boolean } = {}) {
+  constructor(readonly socket: Duplex, opts: { maxPayload?: number; maxQueued?: number; deferDataVerify?: boolean; payloads?: DecoderOptions['payloads'] } = {}) {
     this.maxQueued = opts.maxQueued ?? 8;
     this.decoder = new FrameDecoder({
       maxPayload: opts.maxPayload,
       deferDataVerify: opts.deferDataVerify,
+      payloads: opts.payloads,
       onCorrupt: (error) => this.enqueue({ kind: 'corrupt', error }),
     });
     socket.on('data', (buf: Buffer) => {

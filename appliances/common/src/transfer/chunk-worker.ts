@@ -1,7 +1,7 @@
 /**
- * Worker thread of ChunkWorkers (chunk-workers.ts): hashes chunks handed over (transferred, not
- * copied), checks them for all-zero, and optionally probes their compressibility, then hands
- * the memory back with the result.
+ * Worker thread of ChunkWorkers (chunk-workers.ts): hashes chunks handed over (shared slab slots,
+ * or transferred memory; never copied), checks them for all-zero, and optionally probes their
+ * compressibility, then answers (handing transferred memory back).
  */
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
@@ -9,7 +9,9 @@ import { isAllZero, sampleRatio } from './chunk-codec';
 
 export interface ChunkJob {
   id: number;
-  data: ArrayBuffer;
+  /** A shared slot (ChunkSlab) or memory transferred with the message. */
+  data: ArrayBuffer | SharedArrayBuffer;
+  offset: number;
   length: number;
   /** Check for all-zero first (a zero chunk is not hashed). */
   zeroCheck: boolean;
@@ -19,7 +21,8 @@ export interface ChunkJob {
 
 export interface ChunkResult {
   id: number;
-  data: ArrayBuffer;
+  /** Transferred memory handed back (absent for a shared slot). */
+  data?: ArrayBuffer;
   zero: boolean;
   sha256?: ArrayBuffer;
   sampleRatio?: number;
@@ -27,8 +30,9 @@ export interface ChunkResult {
 }
 
 parentPort?.on('message', (job: ChunkJob) => {
-  const buf = Buffer.from(job.data, 0, job.length);
-  const out: ChunkResult = { id: job.id, data: job.data, zero: false };
+  const buf = Buffer.from(job.data, job.offset, job.length);
+  const shared = job.data instanceof SharedArrayBuffer;
+  const out: ChunkResult = { id: job.id, data: shared ? undefined : (job.data as ArrayBuffer), zero: false };
   try {
     if (job.zeroCheck && isAllZero(buf)) out.zero = true;
     else {
@@ -39,5 +43,5 @@ parentPort?.on('message', (job: ChunkJob) => {
   } catch (err) {
     out.error = (err as Error).message;
   }
-  parentPort!.postMessage(out, [job.data]);
+  parentPort!.postMessage(out, shared ? [] : [job.data as ArrayBuffer]);
 });

@@ -19,8 +19,9 @@ const INLINE_BELOW = 256 << 10;
 
 /**
  * The per-chunk CPU work of the engine (SHA-256, zero check, compressibility probe) on worker
- * threads, so that the main thread keeps to TLS and I/O and both cores work. Chunks are
- * transferred to the worker and back, never copied. (WebCrypto's digest, used before, copies
+ * threads, so that the main thread keeps to TLS and I/O and both cores work. Chunks in slab
+ * slots (ChunkSlab) are shared with the worker; others are transferred to it and back; none is
+ * copied. (WebCrypto's digest, used before, copies
  * its input on the calling thread first: measured here it cost the main thread as much as
  * hashing inline.)
  *
@@ -45,12 +46,13 @@ export class ChunkWorkers {
    */
   async inspect(buf: Buffer, opts: { zeroCheck?: boolean; probeLevel?: number } = {}): Promise<ChunkFacts> {
     const zeroCheck = opts.zeroCheck ?? true;
-    if (buf.length < INLINE_BELOW || !ownsMemory(buf)) return inspectInline(buf, zeroCheck, opts.probeLevel);
+    const shared = buf.buffer instanceof SharedArrayBuffer;
+    if (buf.length < INLINE_BELOW || (!shared && !ownsMemory(buf))) return inspectInline(buf, zeroCheck, opts.probeLevel);
     const length = buf.length;
-    const r = await this.run({ id: 0, data: buf.buffer as ArrayBuffer, length, zeroCheck, probeLevel: opts.probeLevel });
+    const r = await this.run({ id: 0, data: buf.buffer, offset: buf.byteOffset, length, zeroCheck, probeLevel: opts.probeLevel });
     if (r.error) throw new Error(`chunk worker: ${r.error}`);
     return {
-      buf: Buffer.from(r.data, 0, length),
+      buf: r.data ? Buffer.from(r.data, 0, length) : buf,
       zero: r.zero,
       sha256: r.sha256 ? Buffer.from(r.sha256) : undefined,
       sampleRatio: r.sampleRatio,
@@ -75,7 +77,7 @@ export class ChunkWorkers {
     return new Promise((resolve, reject) => {
       this.jobs.set(id, { slot, resolve, reject });
       if (slot.busy++ === 0) slot.worker.ref(); // a pending job keeps the process alive, an idle pool does not
-      slot.worker.postMessage({ ...job, id }, [job.data]);
+      slot.worker.postMessage({ ...job, id }, job.data instanceof SharedArrayBuffer ? [] : [job.data]);
     });
   }
 

@@ -1,11 +1,15 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type * as http from 'node:http';
 import { agentFor, cookieHeader, HttpEndpoint, redact, requestFn } from '../http/pinned';
+import { ChunkSlab } from './chunk-slab';
 
 /** Random-access reader of a disk image. */
 export interface DiskSource {
   readonly size: number;
-  /** Reads exactly `length` bytes at `offset` (offset + length ≤ size). */
+  /**
+   * Reads exactly `length` bytes at `offset` (offset + length ≤ size). The buffer may be a
+   * ChunkSlab slot: the engine gives it back when the chunk is done.
+   */
   read(offset: number, length: number): Promise<Buffer>;
   close(): Promise<void>;
 }
@@ -88,7 +92,7 @@ export class HttpRangeSource implements DiskSource {
           res.on('error', reject);
           return;
         }
-        const out = Buffer.allocUnsafe(length);
+        const out = ChunkSlab.shared.take(length);
         let at = 0;
         res.on('data', (d: Buffer) => {
           if (at + d.length > length) {
@@ -182,7 +186,7 @@ export class FileSource implements DiskSource {
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(length);
+    const buf = ChunkSlab.shared.take(length);
     let at = 0;
     while (at < length) {
       const { bytesRead } = await this.fh.read(buf, at, length - at, offset + at);

@@ -1,3 +1,4 @@
+import { ChunkSlab } from './chunk-slab';
 import { ChunkWorkers } from './chunk-workers';
 import { DiskDigest } from './disk-digest';
 import { Frame, FrameFlags, FrameType, parseJsonPayload } from '../frames/frame';
@@ -48,6 +49,7 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
   // stream covers the disk from 0 (no resume) and holds every byte (no KEEP frame); otherwise
   // the sink's finish() supplies the digest (StagingSink re-reads its image).
   const digest = new DiskDigest(size);
+  const slab = ChunkSlab.shared;
   type Chunk = DecodedChunk & { hash?: Buffer };
   const pending = new Map<number, Chunk>();
   const chunkLength = (c: Chunk): number => (c.kind === 'data' ? c.data.length : c.length);
@@ -89,6 +91,7 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
       let hash = c.hash;
       if (!hash) ({ buf: data, sha256: hash } = await ChunkWorkers.shared.sha256(data));
       await sink.write(data);
+      slab.give(data); // written: the slot (if it is one) may carry the next chunk
       if (streamHash) digest.add(offset, data, hash);
       if (index && readBack) index.add(hash, data.length, offset, readBack);
     }
@@ -150,6 +153,7 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
       if (check) {
         const payload = await check;
         if (!payload) {
+          slab.give(f.payload);
           opts.log?.warn({ stream, offset: f.offset }, 'chunk failed its SHA-256: rejected, re-requesting');
           await nack(f.offset);
           continue;
@@ -163,12 +167,17 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
       if (f.type === FrameType.CLOSE) throw new Error('sender closed the connection mid-disk');
       if (f.stream !== stream) throw new Error(`frame for stream ${f.stream}, expected ${stream}`);
       if (f.type === FrameType.DATA) {
-        if (f.offset < next || pending.has(f.offset)) continue; // duplicate of an accepted chunk
+        if (f.offset < next || pending.has(f.offset)) {
+          slab.give(f.payload); // duplicate of an accepted chunk
+          continue;
+        }
         let chunk: Chunk;
         try {
           const d = await decodeChunk(f.flags, f.payload, MAX_CHUNK, index?.lookup);
           chunk = d.kind === 'data' && f.flags === 0 ? { ...d, hash: f.sha256 } : d;
+          if (chunk.kind !== 'data' || chunk.data !== f.payload) slab.give(f.payload); // decoded into other bytes
         } catch (err) {
+          slab.give(f.payload);
           if (!(err instanceof ChunkDecodeError)) throw err;
           opts.log?.warn({ stream, offset: f.offset, flags: f.flags, err: err.message }, 'chunk could not be decoded: re-requesting it plain');
           await nack(f.offset);
