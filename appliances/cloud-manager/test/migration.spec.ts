@@ -221,7 +221,8 @@ describe('cold migration: prem-manager → cloud-manager', () => {
       assert.equal((await cloudApi('POST', '/v1/imports', importBody('vm-5', disks))).status, 201);
       lease.getDelayMs = 150;
       assert.equal((await premApi('POST', '/v1/exports', exportBody('vm-5', disks, { host: '127.0.0.1', port: relay.port }))).status, 201);
-      await waitFor('16 MiB received', async () => ((await cloudApi('GET', '/v1/imports/vm-5')).body.bytesDone >= 16 * MiB ? true : undefined));
+      // Past the first checkpoint (every 32 MiB or 1 s), so that a durable prefix exists at the kill.
+      await waitFor('40 MiB received', async () => ((await cloudApi('GET', '/v1/imports/vm-5')).body.bytesDone >= 40 * MiB ? true : undefined));
       cloud.child.kill('SIGKILL');
       await cloud.exited;
       const atKill = relay.bytesUp;

@@ -139,7 +139,6 @@ describe('data reduction: zero, dedup, adaptive deflate', () => {
     assert.equal(sent.sha256, received.sha256);
     const st = sent.stats!;
     assert.equal(st.deflatedBytes, 0, 'deflate was not negotiated');
-    // Until the first trial is measured, chunks prepared alongside it go plain (at most 3 here).
     assert.ok(st.lz4Bytes >= 4 * MiB, `${st.lz4Bytes} bytes sent as LZ4`);
     assert.ok(st.lz4Wire < st.lz4Bytes / 10, `text LZ4-compressed to ${st.lz4Wire}`);
     assert.equal(st.resentBytes, 0);

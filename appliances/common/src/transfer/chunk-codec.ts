@@ -98,7 +98,7 @@ export class CompressionPolicy {
   used = 0;
   /** Chunks whose sample said "incompressible" (not tried). */
   probedOut = 0;
-  /** Trials running; while the last one did not pay (or none finished), one at a time. */
+  /** Trials running; while the last one did not pay, one at a time. */
   private pending = 0;
   private lastPaid = false;
 
@@ -127,7 +127,9 @@ export class CompressionPolicy {
       this.probedOut++;
       return undefined;
     }
-    if (this.pending > 0 && !this.lastPaid) return undefined;
+    // One trial at a time while the last one did not pay; before any result, chunks whose probe
+    // said "compressible" are all tried (serialising them sent the first chunks of a disk plain).
+    if (this.pending > 0 && !this.lastPaid && (probe === undefined || this.tried > 0)) return undefined;
     this.pending++;
     this.offered = [...codecs];
     return this.choose(codecs);

@@ -17,7 +17,7 @@ export interface StagingCheckpoint {
 }
 
 export interface StagingOptions {
-  /** Checkpoint (fsync + checkpoint file) after this many new bytes. Default 16 MiB. */
+  /** Checkpoint (fsync + checkpoint file) after this many new bytes. Default 32 MiB (16 MiB measured ~25 % slower on this ext4: an fsync per 16 MiB at 250 MB/s). */
   checkpointBytes?: number;
   /** … or after this long since the last checkpoint. Default 1000 ms. */
   checkpointMs?: number;
@@ -283,14 +283,14 @@ export class StagingSink implements DiskSink {
   }
 
   /**
-   * Starts a checkpoint in the background when one is due (16 MiB / 1 s of new bytes) and none
+   * Starts a checkpoint in the background when one is due (32 MiB / 1 s of new bytes) and none
    * is running: writes go on while the fsync runs, so the data path never waits for the disk's
    * flush. A failed background checkpoint fails the next write.
    */
   private async maybeCheckpoint(): Promise<void> {
     if (this.bgError) throw this.bgError;
     if (this.syncing) return;
-    const bytes = this.opts.checkpointBytes ?? 16 << 20;
+    const bytes = this.opts.checkpointBytes ?? 32 << 20;
     const ms = this.opts.checkpointMs ?? 1000;
     if (this.next - this.durable >= bytes || (this.next > this.durable && Date.now() - this.lastCheckpoint >= ms)) {
       this.checkpoint().catch((err: Error) => (this.bgError ??= err));
