@@ -1,5 +1,5 @@
 // Transfer benchmark (npm run bench -- transfer [--quick] [--size-mib N] [--links 1000,200,0,200+20]
-// [--datasets random,os-image,sparse,delta-1pct] [--tools hdm,rsync-ssh,scp,nc]).
+// [--datasets random,os-image,sparse,delta-1pct] [--tools hdm,rsync-ssh,scp,nc] [--verbose]).
 //
 // On a lab network of its own (LabNetwork, name hdmbn, slot 8: namespaces hdmbn-prem / hdmbn-cloud
 // joined by a veth pair shaped with tc tbf; no vCenters), in the same run and on the same link:
@@ -209,7 +209,7 @@ function controlClient(hostPort, cert) {
   // One kept-alive mTLS connection: a handshake per status poll would take CPU from the transfer being measured.
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1, cert: cert.certPem, key: cert.keyPem, ca: cert.caPem, checkServerIdentity: () => undefined });
   children.add({ kill: () => agent.destroy() });
-  return (method, p, body) =>
+  const call = (method, p, body, retry) =>
     new Promise((resolve, reject) => {
       const text = body === undefined ? undefined : JSON.stringify(body);
       const req = https.request(
@@ -221,9 +221,11 @@ function controlClient(hostPort, cert) {
           res.on('end', () => resolve({ status: res.statusCode, body: data ? JSON.parse(data) : undefined }));
         },
       );
-      req.on('error', reject);
+      // The server closes an idle kept-alive connection (5 s): a request that raced that close is sent again.
+      req.on('error', (err) => (retry && req.reusedSocket ? call(method, p, body, false).then(resolve, reject) : reject(err)));
       req.end(text);
     });
+  return (method, p, body) => call(method, p, body, true);
 }
 
 /* ---------------------------------------------------------------- the benchmark */
@@ -235,6 +237,8 @@ export async function run(args) {
   const links = opt(args, '--links', quick ? '200' : '1000,200,0,200+20').split(',');
   const datasets = opt(args, '--datasets', quick ? 'random,sparse,delta-1pct' : 'random,os-image,sparse,delta-1pct').split(',');
   const tools = opt(args, '--tools', 'hdm,rsync-ssh,scp,nc').split(',');
+  // --verbose: prem-manager logs at info and each hdm run prints its SendStats (what zero/dedup/lz4/deflate did).
+  const verbose = args.includes('--verbose');
   if (process.getuid?.() !== 0) throw new Error('needs root (network namespaces)');
   for (const bin of ['rsync', 'ssh', 'scp', 'nc', 'sshd', 'mkfs.ext4']) {
     try {
@@ -279,7 +283,7 @@ export async function run(args) {
     const cloud = startIn(a.cloudNs, process.execPath, [...nodeArgs, cloudBin, '--listen', `${a.cloudIp}:8001`, '--data-listen', `${a.cloudIp}:6000`, '--cert', cc.files.cert, '--key', cc.files.key, '--ca', cc.files.ca,
       '--state-dir', path.join(work, 'cs'), '--file-dir', cloudDir, '--log-level', 'warn'], { ready: (o) => o.includes('"event":"ready"') });
     const prem = startIn(a.premNs, process.execPath, [...nodeArgs, premBin, '--listen', `${a.premIp}:8000`, '--cert', pc.files.cert, '--key', pc.files.key, '--ca', pc.files.ca,
-      '--state-dir', path.join(work, 'ps'), '--file-dir', dataDir, '--log-level', 'warn'], { ready: (o) => o.includes('"event":"ready"') });
+      '--state-dir', path.join(work, 'ps'), '--file-dir', dataDir, '--log-level', verbose ? 'info' : 'warn'], { ready: (o) => o.includes('"event":"ready"') });
     await Promise.all([cloud.ready, prem.ready]);
     const cloudApi = controlClient(`${a.cloudIp}:8001`, plugin);
     const premApi = controlClient(`${a.premIp}:8000`, plugin);
@@ -371,6 +375,10 @@ export async function run(args) {
               if (hs !== hd) throw new Error(`hdm ${dataset}: target differs`);
             }
             r._dst = dst;
+            if (verbose) {
+              const line = prem.stderr().split('\n').findLast((l) => l.includes(`"export":"${id}"`) && l.includes('"stats"'));
+              if (line) log(`hdm ${dataset} stats ${JSON.stringify(JSON.parse(line).stats)}`);
+            }
           } else if (tool === 'rsync-ssh') {
             r = await measure(tool, () => runIn(a.premNs, 'rsync', ['-a', '--whole-file', '-e', ['ssh', ...sshOpts(port(2222))].join(' '), src, `root@${a.cloudIp}:${dst}`]));
           } else if (tool === 'scp') {

@@ -154,6 +154,14 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   const wireStart = performance.now();
   let blockedRate = 0;
   let win = { start: wireStart, bytes: 0, waited: 0 };
+  // Time with two or more chunks unacknowledged: a queue stood before the link (or the
+  // receiver), i.e. the sender was not what limited the rate. Called before each change.
+  let queuedSince = performance.now();
+  const queued = (): void => {
+    const now = performance.now();
+    if (unacked.size >= 2) win.waited += now - Math.max(queuedSince, win.start);
+    queuedSince = now;
+  };
   /**
    * Off the main thread: zero check, chunk hash and compressibility probe (ChunkWorkers), and
    * compression (zlib async, libuv's pool). Every chunk but a zero one is hashed, also those
@@ -244,6 +252,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
       // The plain chunk is kept until ACKed: a NACK (transit damage, or an encoding the receiver
       // could not resolve) resends it plain.
       const hash = p.hash;
+      queued();
       unacked.set(offset, { offset, buf, hash, resends: 0 });
       stats.bytesSent += buf.length;
       let flags = 0;
@@ -287,8 +296,8 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
       await channel.send({ type: FrameType.DATA, flags, stream, offset, payload }, payloadHash);
       // Link rate for the compression policy: the larger of the average wire rate (a lower
       // bound: it includes stretches with nothing to send) and the wire rate of 0.5 s windows
-      // in which sends mostly waited for the link (cap or socket backpressure): the link was
-      // full then. While compression keeps the link from filling, no window qualifies and the
+      // in which sends mostly waited for the link (cap or socket backpressure) or two chunks or
+      // more were in flight (a queue stood before the link): the link was full then. While compression keeps the link from filling, no window qualifies and the
       // last figure stands (not the compressor's own output rate).
       const now = performance.now();
       win.bytes += HEADER_SIZE + payload.length;
@@ -329,6 +338,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
         await channel.send({ type: FrameType.DATA, flags: 0, stream, offset: c.offset, payload: c.buf }, c.hash);
         continue;
       }
+      queued();
       unacked.delete(f.offset);
       slab.give(c.buf); // ACKed: written on the other side, never resent
       acked++;
