@@ -143,16 +143,7 @@ export class FrameDecoder {
       return first.subarray(0, n);
     }
     const out = Buffer.allocUnsafe(n);
-    let at = 0;
-    while (at < n) {
-      const c = this.chunks[0]!;
-      const k = Math.min(c.length, n - at);
-      c.copy(out, at, 0, k);
-      at += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
-    }
-    this.buffered -= n;
+    this.fill(out, 0);
     return out;
   }
 }

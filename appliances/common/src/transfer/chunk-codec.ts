@@ -108,11 +108,6 @@ export class CompressionPolicy {
     return this.opts.enabled !== false;
   }
 
-  /** Whether to deflate a chunk whose sample probe (sampleRatio) gave `probe`, when one ran. */
-  shouldTry(probe?: number): boolean {
-    return this.pick(probe, ['deflate']) !== undefined;
-  }
-
   /**
    * Which of `codecs` (negotiated) to compress a chunk with, or none (send it plain), given its
    * sample probe (sampleRatio) when one ran. A pick must be followed by record().
@@ -152,9 +147,13 @@ export class CompressionPolicy {
 
   /** Logical bytes per second codec `c` would deliver over the link (its measured figures). */
   private throughput(c: Codec): number {
-    const e = this.est[c];
-    const parallel = this.opts.parallelism ?? 2;
-    return this.linkRate ? Math.min(e.rate * parallel, this.linkRate / Math.max(0.01, e.ratio)) : e.rate * parallel;
+    return this.delivers(c, this.est[c].ratio);
+  }
+
+  /** min(rate × parallelism, linkRate / ratio): logical bytes per second with codec `c` at ratio `r`. */
+  private delivers(c: Codec, r: number): number {
+    const byCpu = this.est[c].rate * (this.opts.parallelism ?? 2);
+    return this.linkRate ? Math.min(byCpu, this.linkRate / Math.max(0.01, r)) : byCpu;
   }
 
   /**
@@ -185,21 +184,9 @@ export class CompressionPolicy {
   }
 
   private cpuPays(codec: Codec, r: number): boolean {
-    if (!this.linkRate) return true;
-    const parallel = this.opts.parallelism ?? 2;
-    return Math.min(this.est[codec].rate * parallel, this.linkRate / r) > this.linkRate * 1.05;
+    return !this.linkRate || this.delivers(codec, r) > this.linkRate * 1.05;
   }
 
-  snapshot(): { compressRate: number; ratio: number; tried: number; used: number; lz4Rate: number; lz4Ratio: number } {
-    return {
-      compressRate: Math.round(this.est.deflate.rate),
-      ratio: Number(this.est.deflate.ratio.toFixed(3)),
-      lz4Rate: Math.round(this.est.lz4.rate),
-      lz4Ratio: Number(this.est.lz4.ratio.toFixed(3)),
-      tried: this.tried,
-      used: this.used,
-    };
-  }
 }
 
 const SAMPLE_PIECES = 4;
@@ -214,6 +201,22 @@ export function sampleRatio(chunk: Buffer, level = 1): number {
   }
   if (sample.length === 0) return 1;
   return deflateRawSync(sample, { level }).length / sample.length;
+}
+
+/** What the engine learns of a chunk before sending it (on a chunk worker, or inline for small ones). */
+export interface ChunkInspection {
+  zero: boolean;
+  /** SHA-256 of the chunk; absent for a zero chunk (when the zero check ran). */
+  sha256?: Buffer;
+  /** sampleRatio of the chunk, when a probe level was given. */
+  sampleRatio?: number;
+}
+
+/** Zero check (optional), SHA-256 and compressibility probe (optional) of one chunk. */
+export function inspectChunk(buf: Buffer, zeroCheck: boolean, probeLevel?: number): ChunkInspection {
+  if (zeroCheck && isAllZero(buf)) return { zero: true };
+  const sha256 = createHash('sha256').update(buf).digest();
+  return { zero: false, sha256, sampleRatio: probeLevel === undefined ? undefined : sampleRatio(buf, probeLevel) };
 }
 
 export async function deflateChunk(buf: Buffer, level = 1): Promise<Buffer> {

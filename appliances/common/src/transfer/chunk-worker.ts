@@ -3,9 +3,8 @@
  * or transferred memory; never copied), checks them for all-zero, and optionally probes their
  * compressibility, then answers (handing transferred memory back).
  */
-import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { isAllZero, sampleRatio } from './chunk-codec';
+import { inspectChunk } from './chunk-codec';
 
 export interface ChunkJob {
   id: number;
@@ -34,12 +33,10 @@ parentPort?.on('message', (job: ChunkJob) => {
   const shared = job.data instanceof SharedArrayBuffer;
   const out: ChunkResult = { id: job.id, data: shared ? undefined : (job.data as ArrayBuffer), zero: false };
   try {
-    if (job.zeroCheck && isAllZero(buf)) out.zero = true;
-    else {
-      const d = createHash('sha256').update(buf).digest();
-      out.sha256 = d.buffer.slice(d.byteOffset, d.byteOffset + d.length);
-      if (job.probeLevel !== undefined) out.sampleRatio = sampleRatio(buf, job.probeLevel);
-    }
+    const f = inspectChunk(buf, job.zeroCheck, job.probeLevel);
+    out.zero = f.zero;
+    out.sampleRatio = f.sampleRatio;
+    if (f.sha256) out.sha256 = new Uint8Array(f.sha256).buffer; // a copy of the 32 bytes, its own ArrayBuffer
   } catch (err) {
     out.error = (err as Error).message;
   }

@@ -1,17 +1,11 @@
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { isAllZero, sampleRatio } from './chunk-codec';
+import { ChunkInspection, inspectChunk } from './chunk-codec';
 import type { ChunkJob, ChunkResult } from './chunk-worker';
 
-export interface ChunkFacts {
+export interface ChunkFacts extends ChunkInspection {
   /** The chunk's bytes: the same memory, handed back by the worker (the Buffer passed in is detached). */
   buf: Buffer;
-  zero: boolean;
-  /** SHA-256 of the chunk (absent for a zero chunk when the zero check ran). */
-  sha256?: Buffer;
-  /** Deflated/plain size of a sample (when a probe was asked for). */
-  sampleRatio?: number;
 }
 
 /** Below this, the hand-over costs more than the work: done inline. */
@@ -47,7 +41,7 @@ export class ChunkWorkers {
   async inspect(buf: Buffer, opts: { zeroCheck?: boolean; probeLevel?: number } = {}): Promise<ChunkFacts> {
     const zeroCheck = opts.zeroCheck ?? true;
     const shared = buf.buffer instanceof SharedArrayBuffer;
-    if (buf.length < INLINE_BELOW || (!shared && !ownsMemory(buf))) return inspectInline(buf, zeroCheck, opts.probeLevel);
+    if (buf.length < INLINE_BELOW || (!shared && !ownsMemory(buf))) return { buf, ...inspectChunk(buf, zeroCheck, opts.probeLevel) };
     const length = buf.length;
     const r = await this.run({ id: 0, data: buf.buffer, offset: buf.byteOffset, length, zeroCheck, probeLevel: opts.probeLevel });
     if (r.error) throw new Error(`chunk worker: ${r.error}`);
@@ -116,10 +110,4 @@ export class ChunkWorkers {
 /** True when `buf` is the whole of a non-shared ArrayBuffer (so it can be transferred). */
 function ownsMemory(buf: Buffer): boolean {
   return buf.byteOffset === 0 && buf.buffer.byteLength === buf.length && buf.buffer instanceof ArrayBuffer;
-}
-
-function inspectInline(buf: Buffer, zeroCheck: boolean, probeLevel?: number): ChunkFacts {
-  if (zeroCheck && isAllZero(buf)) return { buf, zero: true };
-  const sha256 = createHash('sha256').update(buf).digest();
-  return { buf, zero: false, sha256, sampleRatio: probeLevel === undefined ? undefined : sampleRatio(buf, probeLevel) };
 }

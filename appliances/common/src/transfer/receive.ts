@@ -50,15 +50,14 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
   // the sink's finish() supplies the digest (StagingSink re-reads its image).
   const digest = new DiskDigest(size);
   const slab = ChunkSlab.shared;
-  type Chunk = DecodedChunk & { hash?: Buffer };
-  const pending = new Map<number, Chunk>();
-  const chunkLength = (c: Chunk): number => (c.kind === 'data' ? c.data.length : c.length);
-  let streamHash = (opts.startOffset ?? 0) === 0;
+  const pending = new Map<number, DecodedChunk>();
+  const chunkLength = (c: DecodedChunk): number => (c.kind === 'data' ? c.data.length : c.length);
+  const startOffset = opts.startOffset ?? 0;
+  if (!Number.isSafeInteger(startOffset) || startOffset < 0 || startOffset > size) throw new RangeError(`bad start offset ${startOffset}`);
+  let streamHash = startOffset === 0;
   const index = opts.index && sink.read ? opts.index : undefined;
   const readBack = sink.read?.bind(sink);
   let pendingBytes = 0;
-  const startOffset = opts.startOffset ?? 0;
-  if (!Number.isSafeInteger(startOffset) || startOffset < 0 || startOffset > size) throw new RangeError(`bad start offset ${startOffset}`);
   let next = startOffset;
   if (startOffset > 0) meter.set(startOffset);
   let rejected = 0;
@@ -75,7 +74,7 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
     await channel.send({ type: FrameType.ACK, flags: FrameFlags.NACK, stream, offset, payload: Buffer.alloc(0) });
   };
 
-  const accept = async (offset: number, c: Chunk): Promise<void> => {
+  const accept = async (offset: number, c: DecodedChunk): Promise<void> => {
     const length = chunkLength(c); // before the bytes travel to a hash worker and back (c.data is then detached)
     if (c.kind === 'keep') {
       // Delta: the sink holds the previous version (a staged image seeded from the base disk).
@@ -91,9 +90,9 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
       let hash = c.hash;
       if (!hash) ({ buf: data, sha256: hash } = await ChunkWorkers.shared.sha256(data));
       await sink.write(data);
-      slab.give(data); // written: the slot (if it is one) may carry the next chunk
       if (streamHash) digest.add(offset, data, hash);
       if (index && readBack) index.add(hash, data.length, offset, readBack);
+      slab.give(data); // written and digested: the slot (if it is one) may carry the next chunk
     }
     next = offset + length;
     meter.set(next);
@@ -171,7 +170,7 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
           slab.give(f.payload); // duplicate of an accepted chunk
           continue;
         }
-        let chunk: Chunk;
+        let chunk: DecodedChunk;
         try {
           const d = await decodeChunk(f.flags, f.payload, MAX_CHUNK, index?.lookup);
           chunk = d.kind === 'data' && f.flags === 0 ? { ...d, hash: f.sha256 } : d;
@@ -190,7 +189,7 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
         }
         if (f.offset === next) {
           await accept(f.offset, chunk);
-          let c: Chunk | undefined;
+          let c: DecodedChunk | undefined;
           while ((c = pending.get(next))) {
             pending.delete(next);
             pendingBytes -= chunkLength(c);

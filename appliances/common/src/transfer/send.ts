@@ -92,6 +92,12 @@ interface Prepared {
   compressed?: { codec: Codec; payload: Buffer };
 }
 
+/** How each compressor shows on the wire and in SendStats. */
+const CODEC_FRAMES: Record<Codec, { flag: number; bytes: 'deflatedBytes' | 'lz4Bytes'; wire: 'deflatedWire' | 'lz4Wire' }> = {
+  deflate: { flag: FrameFlags.DEFLATE, bytes: 'deflatedBytes', wire: 'deflatedWire' },
+  lz4: { flag: FrameFlags.LZ4, bytes: 'lz4Bytes', wire: 'lz4Wire' },
+};
+
 export class DiskHashMismatchError extends Error {
   readonly code = 'ERR_HDM_DISK_HASH';
 }
@@ -154,14 +160,6 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   const wireStart = performance.now();
   let blockedRate = 0;
   let win = { start: wireStart, bytes: 0, waited: 0 };
-  // Time with two or more chunks unacknowledged: a queue stood before the link (or the
-  // receiver), i.e. the sender was not what limited the rate. Called before each change.
-  let queuedSince = performance.now();
-  const queued = (): void => {
-    const now = performance.now();
-    if (unacked.size >= 2) win.waited += now - Math.max(queuedSince, win.start);
-    queuedSince = now;
-  };
   /**
    * Off the main thread: zero check, chunk hash and compressibility probe (ChunkWorkers), and
    * compression (zlib async, libuv's pool). Every chunk but a zero one is hashed, also those
@@ -188,6 +186,14 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
     return { buf, hash: f.sha256, zero: false, compressed };
   };
   const unacked = new Map<number, InFlight>(); // by offset
+  // Time with two or more chunks unacknowledged: a queue stood before the link (or the
+  // receiver), i.e. the sender was not what limited the rate. Called before each change.
+  let queuedSince = wireStart;
+  const queued = (): void => {
+    const now = performance.now();
+    if (unacked.size >= 2) win.waited += now - Math.max(queuedSince, win.start);
+    queuedSince = now;
+  };
   let acked = 0;
   let resends = 0;
   let failure: Error | undefined;
@@ -275,18 +281,13 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
         payloadHash = undefined;
         stats.dedupBytes += buf.length;
       } else {
-        if (p.compressed?.codec === 'deflate') {
-          flags = FrameFlags.DEFLATE;
+        if (p.compressed) {
+          const c = CODEC_FRAMES[p.compressed.codec];
+          flags = c.flag;
           payload = p.compressed.payload;
           payloadHash = undefined;
-          stats.deflatedBytes += buf.length;
-          stats.deflatedWire += payload.length;
-        } else if (p.compressed?.codec === 'lz4') {
-          flags = FrameFlags.LZ4;
-          payload = p.compressed.payload;
-          payloadHash = undefined;
-          stats.lz4Bytes += buf.length;
-          stats.lz4Wire += payload.length;
+          stats[c.bytes] += buf.length;
+          stats[c.wire] += payload.length;
         }
         if (sentChunks && hash) sentChunks.add(hash);
       }
@@ -297,11 +298,12 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
       // Link rate for the compression policy: the larger of the average wire rate (a lower
       // bound: it includes stretches with nothing to send) and the wire rate of 0.5 s windows
       // in which sends mostly waited for the link (cap or socket backpressure) or two chunks or
-      // more were in flight (a queue stood before the link): the link was full then. While compression keeps the link from filling, no window qualifies and the
-      // last figure stands (not the compressor's own output rate).
+      // more were in flight (a queue stood before the link): the link was full then. While
+      // compression keeps the link from filling, no window qualifies and the last figure stands
+      // (not the compressor's own output rate).
       const now = performance.now();
       win.bytes += HEADER_SIZE + payload.length;
-      win.waited += now - t0;
+      if (unacked.size < 2) win.waited += now - t0; // with two or more in flight, queued() counts this time already
       if (now - win.start >= 500) {
         if (win.waited >= (now - win.start) * 0.5) {
           const r = win.bytes / (now - win.start) * 1000;
@@ -310,7 +312,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
         }
         win = { start: now, bytes: 0, waited: 0 };
       }
-      const secs = (performance.now() - wireStart) / 1000;
+      const secs = (now - wireStart) / 1000;
       if (secs > 0.5) policy.linkRate = Math.max(stats.wireBytes / secs, blockedRate);
     }
   };

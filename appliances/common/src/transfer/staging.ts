@@ -22,15 +22,15 @@ export interface StagingOptions {
   /** … or after this long since the last checkpoint. Default 1000 ms. */
   checkpointMs?: number;
   /**
-   * Where the finished image goes (the lease upload): called by finish() after the image is
-   * complete and durable; it gets a sequential reader of the image. Without it finish() only
-   * makes the image durable.
+   * Where the finished image goes: called by finish() after the image is complete and durable,
+   * with a sequential reader of the image. A commit that delivered the image itself (the lease
+   * uploader, which followed `onDurable`) ignores the reader and returns the digest of what it
+   * delivered. Without it finish() only makes the image durable.
    */
   commit?: (image: StagedImageReader) => Promise<void | string>;
   /**
    * Told each time the durable prefix grew (after the fsync and the checkpoint): a follower
    * (the lease uploader) may read [0, bytes) of the image from then on, while the rest arrives.
-   * A commit that followed the image this way returns the disk digest of what it delivered.
    */
   onDurable?: (bytes: number) => void;
   /**
@@ -60,9 +60,9 @@ export interface StagedImageReader {
  * either): a PUT cannot resume, a staged file can. After a dropped connection, a kill -9 or a
  * reboot, `open` finds the checkpoint, cuts the image back to the durable prefix (truncating
  * beyond it also zeroes and deallocates whatever a dead process left there) and the sender
- * continues at `resumeFrom`. Once complete, finish() reads the image back once, hashing it,
- * into `commit` (the lease PUT) and returns its disk digest (DiskDigest): the end-to-end check covers what the
- * cloud vCenter received, not just what arrived over the WAN.
+ * continues at `resumeFrom`. The lease upload follows the durable prefix (`onDurable`) and its
+ * digest of what it sent is what finish() returns (`commit`): the end-to-end check covers what
+ * the cloud vCenter received, not just what arrived over the WAN.
  *
  * Chunks arrive in offset order (receiveDisk orders them); `skip` advances over a region that
  * must read as zeros (it already does: everything beyond the durable prefix was truncated).
