@@ -27,6 +27,21 @@ func newLabExtras(dataDir string, closing <-chan struct{}) (*labExtras, error) {
 	return &labExtras{guests: g, cbt: newChangeTracker()}, nil
 }
 
+// authedBody decodes the request of an authenticated call; otherwise it answers the fault
+// itself (NotAuthenticated, or InvalidRequest for a body it cannot decode) and returns nil.
+func authedBody(w http.ResponseWriter, c call, body []byte, authed bool) *simulator.Method {
+	if !authed {
+		notAuthenticated(w, c.this)
+		return nil
+	}
+	m, err := simulator.UnmarshalBody(types.TypeFunc(), body)
+	if err != nil {
+		writeMethodFault(w, err.Error(), &types.InvalidRequest{})
+		return nil
+	}
+	return m
+}
+
 var guestManagerTypes = map[string]bool{"GuestProcessManager": true, "GuestFileManager": true}
 
 // serveExtras answers c if it belongs to guest operations or CBT and returns true; it may
@@ -38,32 +53,18 @@ func (v *vcenter) serveExtras(w http.ResponseWriter, r *http.Request, c call, bo
 	}
 	switch {
 	case guestManagerTypes[c.this.Type]:
-		if !authed {
-			notAuthenticated(w, c.this)
-			return true
+		if m := authedBody(w, c, body, authed); m != nil {
+			x.guests.serveGuestCall(w, r.Host, m.Body)
 		}
-		m, err := simulator.UnmarshalBody(types.TypeFunc(), body)
-		if err != nil {
-			writeMethodFault(w, err.Error(), &types.InvalidRequest{})
-			return true
-		}
-		x.guests.serveGuestCall(w, r.Host, m.Body)
 		return true
 	case c.this.Type != "VirtualMachine" && c.this.Type != "VirtualMachineSnapshot":
 		return false
 	}
 	switch c.name {
 	case "QueryChangedDiskAreas":
-		if !authed {
-			notAuthenticated(w, c.this)
-			return true
+		if m := authedBody(w, c, body, authed); m != nil {
+			x.cbt.queryChangedDiskAreas(w, m.Body.(*types.QueryChangedDiskAreas))
 		}
-		m, err := simulator.UnmarshalBody(types.TypeFunc(), body)
-		if err != nil {
-			writeMethodFault(w, err.Error(), &types.InvalidRequest{})
-			return true
-		}
-		x.cbt.queryChangedDiskAreas(w, m.Body.(*types.QueryChangedDiskAreas))
 		return true
 	case "CreateSnapshot_Task":
 		if !authed {
