@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { atomicWrite, CertificateAuthority } from '../pki/certificate-authority';
 
-export type ApplianceRole = 'plugin-server' | 'prem-manager' | 'cloud-manager';
+export type ApplianceRole = 'plugin-server' | 'prem-manager' | 'cloud-manager' | 'esxi-manager';
 
 export interface IdentityFiles {
   certFile: string;

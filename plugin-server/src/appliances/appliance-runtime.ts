@@ -7,6 +7,8 @@ import { z } from 'zod';
  * HDM_APPLIANCE_RUNTIME (JSON):
  *   {"kind":"process","prem":{"netns":"hdm-prem","ip":"10.99.0.2"},"cloud":{"netns":"hdm-cloud","ip":"10.99.1.2"}}
  * `netns` may be omitted (same namespace as the server, e.g. loopback tests).
+ * `prem.esxi` adds the Prem ESXi Manager (one per host; in the lab one for the simulated
+ * hosts): cold exports then read the VMDKs through it (allocated extents only) instead of NFC.
  * One cloud-manager serves every configured cloud in this first cut.
  */
 const site = z.object({
@@ -16,14 +18,24 @@ const site = z.object({
   dataPort: z.number().int().min(1).max(65535).default(6000),
 });
 
+const esxi = z.object({
+  controlPort: z.number().int().min(1).max(65535).default(5000),
+  dataPort: z.number().int().min(1).max(65535).default(12000),
+  vmdkReadPort: z.number().int().min(1).max(65535).default(32821),
+  vmdkWritePort: z.number().int().min(1).max(65535).default(32822),
+  /** Datastore name → directory where the host sees it (`/vmfs/volumes/<ds>` on ESXi). */
+  datastores: z.record(z.string().min(1), z.string().min(1)),
+});
+
 export const applianceRuntimeSchema = z.object({
   kind: z.literal('process'),
-  prem: site,
+  prem: site.extend({ esxi: esxi.optional() }),
   cloud: site,
 });
 
 export type ApplianceRuntimeConfig = z.infer<typeof applianceRuntimeSchema>;
 export type SiteConfig = z.infer<typeof site>;
+export type EsxiConfig = z.infer<typeof esxi>;
 
 export function parseApplianceRuntime(text: string | undefined): ApplianceRuntimeConfig | undefined {
   if (!text) return undefined;

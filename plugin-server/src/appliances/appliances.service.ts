@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { HDM_CONFIG, HdmConfig } from '../config/hdm-config';
 import { PkiService } from '../pki/pki.service';
 import { ensureIdentity, readIdentity } from './appliance-identity';
-import { ApplianceRuntimeConfig, parseApplianceRuntime, SiteConfig } from './appliance-runtime';
+import { ApplianceRuntimeConfig, EsxiConfig, parseApplianceRuntime, SiteConfig } from './appliance-runtime';
 import { ManagerClient } from './manager-client';
 
 export interface PremManager {
@@ -17,6 +17,15 @@ export interface CloudManager {
   /** Where prem-manager connects to send disk data (over the WAN). */
   data: { host: string; port: number };
 }
+
+/** The Prem ESXi Manager of the hosts: prem-manager reads VMDKs through it. */
+export interface EsxiManager {
+  client: ManagerClient;
+  control: { host: string; port: number };
+  data: { host: string; port: number };
+}
+
+type ServiceRole = 'prem-manager' | 'cloud-manager' | 'esxi-manager';
 
 const START_TIMEOUT_MS = 20_000;
 
@@ -61,16 +70,29 @@ export class AppliancesService {
     return { client: await this.ensure('cloud-manager', rt.cloud), data: { host: rt.cloud.ip, port: rt.cloud.dataPort } };
   }
 
-  private ensure(role: 'prem-manager' | 'cloud-manager', site: SiteConfig): Promise<ManagerClient> {
+  /** Undefined where no ESXi Manager is deployed: exports then read over NFC. */
+  async esxiManager(): Promise<EsxiManager | undefined> {
+    const rt = this.requireRuntime();
+    const esxi = rt.prem.esxi;
+    if (!esxi) return undefined;
+    const site = { ...rt.prem, controlPort: esxi.controlPort };
+    return {
+      client: await this.ensure('esxi-manager', site, esxiArgs(rt.prem.ip, esxi)),
+      control: { host: rt.prem.ip, port: esxi.controlPort },
+      data: { host: rt.prem.ip, port: esxi.dataPort },
+    };
+  }
+
+  private ensure(role: ServiceRole, site: SiteConfig, extraArgs: string[] = []): Promise<ManagerClient> {
     let p = this.pending.get(role);
     if (!p) {
-      p = this.start(role, site).finally(() => this.pending.delete(role));
+      p = this.start(role, site, extraArgs).finally(() => this.pending.delete(role));
       this.pending.set(role, p);
     }
     return p;
   }
 
-  private async start(role: 'prem-manager' | 'cloud-manager', site: SiteConfig): Promise<ManagerClient> {
+  private async start(role: ServiceRole, site: SiteConfig, extraArgs: string[]): Promise<ManagerClient> {
     const client = new ManagerClient({ role, host: site.ip, port: site.controlPort }, this.serverIdentity());
     if (await this.healthy(client)) return client;
 
@@ -87,6 +109,7 @@ export class AppliancesService {
       '--key-passphrase-file', files.passphraseFile,
       '--state-dir', join(dir, 'state'),
       ...(role === 'cloud-manager' ? ['--data-listen', `${site.ip}:${site.dataPort}`] : []),
+      ...extraArgs,
     ];
     const [cmd, argv] = site.netns ? ['ip', ['netns', 'exec', site.netns, process.execPath, ...args]] : [process.execPath, args];
     mkdirSync(dir, { recursive: true });
@@ -113,4 +136,13 @@ export class AppliancesService {
       return false;
     }
   }
+}
+
+function esxiArgs(ip: string, esxi: EsxiConfig): string[] {
+  return [
+    '--data-listen', `${ip}:${esxi.dataPort}`,
+    '--vmdk-read-listen', `${ip}:${esxi.vmdkReadPort}`,
+    '--vmdk-write-listen', `${ip}:${esxi.vmdkWritePort}`,
+    ...Object.entries(esxi.datastores).flatMap(([name, dir]) => ['--datastore', `${name}=${dir}`]),
+  ];
 }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Repository } from 'typeorm';
-import type { CloudManager, PremManager } from '../appliances/appliances.service';
+import type { CloudManager, EsxiManager, PremManager } from '../appliances/appliances.service';
 import { ManagerError } from '../appliances/manager-client';
 import {
   AuthorizationManager,
@@ -29,6 +29,8 @@ export interface ColdMigrationContext {
   cloudThumbprint: string;
   premManager: () => Promise<PremManager>;
   cloudManager: () => Promise<CloudManager>;
+  /** The hosts' ESXi Manager, where one is deployed: disks are read through it, else over NFC. */
+  esxiManager: () => Promise<EsxiManager | undefined>;
   repo: Repository<MigrationJobEntity>;
   extensionKey: string;
   signal: AbortSignal;
@@ -46,7 +48,7 @@ interface ManagerStatus {
   bytesTotal: number;
   rateBytesPerSec?: number;
   error?: string;
-  disks: Array<{ key: string; size: number; bytesDone: number; state: string; sha256?: string; error?: string }>;
+  disks: Array<{ key: string; size: number; bytesDone: number; state: string; sha256?: string; error?: string; via?: string }>;
 }
 
 const POLL_MS = 1_000;
@@ -193,7 +195,7 @@ export class ColdMigration {
       const item = spec.fileItem.find((f) => f.path === diskFileName(req.targetName, i));
       const url = (info.deviceUrl ?? []).find((u) => item && u.importKey === item.deviceId);
       if (!url) throw new Error(`the cloud import lease has no upload URL for disk ${i + 1} (${d.label})`);
-      return { key: `disk-${i}`, size: d.capacityInBytes, bytesDone: 0, uploadUrl: lease.resolveUrl(url.url) };
+      return { key: `disk-${i}`, size: d.capacityInBytes, bytesDone: 0, uploadUrl: lease.resolveUrl(url.url), datastorePath: d.fileName };
     });
     await this.save({ record, bytesTotal: vm.disks.reduce((s, d) => s + d.capacityInBytes, 0), bytesDone: 0 });
   }
@@ -226,13 +228,25 @@ export class ColdMigration {
     const disks = this.job.record.disks ?? [];
     const cloudManager = await this.ctx.cloudManager();
     const premManager = await this.ctx.premManager();
+    const esxi = await this.ctx.esxiManager().catch((e: unknown) => {
+      this.log.warn(`ESXi Manager unavailable (${describe(e)}): the disks are read over NFC`);
+      return undefined;
+    });
     await cloudManager.client.post('/v1/imports', {
       id: this.job.id,
       disks: disks.map((d) => ({ key: d.key, size: d.size, uploadUrl: d.uploadUrl, cookie: this.ctx.cloud.sessionCookie, thumbprint: this.ctx.cloudThumbprint })),
     });
     await premManager.client.post('/v1/exports', {
       id: this.job.id,
-      disks: disks.map((d) => ({ key: d.key, size: d.size, sourceUrl: d.sourceUrl, cookie: this.ctx.prem.sessionCookie, thumbprint: this.ctx.premThumbprint })),
+      disks: disks.map((d) => ({
+        key: d.key,
+        size: d.size,
+        // The NFC URL stays as the fallback should the ESXi Manager be unreachable.
+        sourceUrl: d.sourceUrl,
+        esxi: esxi && d.datastorePath ? { control: esxi.control, data: esxi.data, path: d.datastorePath } : undefined,
+        cookie: this.ctx.prem.sessionCookie,
+        thumbprint: this.ctx.premThumbprint,
+      })),
       cloud: { host: cloudManager.data.host, port: cloudManager.data.port, expectedRole: 'cloud-manager' },
     });
   }
@@ -259,7 +273,11 @@ export class ColdMigration {
         exp = await premManager.client.get<ManagerStatus>(`/v1/exports/${this.job.id}`);
         const total = this.job.bytesTotal || exp.bytesTotal;
         pct = total ? Math.floor((exp.bytesDone / total) * 100) : 0;
-        await this.save({ bytesDone: exp.bytesDone, rateBytesPerSec: exp.rateBytesPerSec ?? 0 });
+        for (const d of this.job.record.disks ?? []) {
+          const x = exp.disks.find((e) => e.key === d.key);
+          if (x) Object.assign(d, { bytesDone: x.bytesDone, via: x.via ?? d.via });
+        }
+        await this.save({ record: this.job.record, bytesDone: exp.bytesDone, rateBytesPerSec: exp.rateBytesPerSec ?? 0 });
         await this.reporter.progress(this.job.record.vcTask, exp.bytesDone, total);
         if (exp.state === 'done') break;
         if (exp.state === 'failed' || exp.state === 'cancelled') {

@@ -23,7 +23,7 @@ export interface JobProgressRecord {
   exportLease?: string;
   cloudVm?: string;
   methodsDisabled?: boolean;
-  disks?: Array<{ key: string; size: number; sha256?: string; bytesDone: number; uploadUrl?: string; sourceUrl?: string }>;
+  disks?: Array<{ key: string; size: number; sha256?: string; bytesDone: number; uploadUrl?: string; sourceUrl?: string; datastorePath?: string; via?: string }>;
   attempts?: number;
 }
 

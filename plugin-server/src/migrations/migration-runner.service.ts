@@ -73,6 +73,7 @@ export class MigrationRunnerService implements OnApplicationBootstrap, OnApplica
           cloudThumbprint: cloud.thumbprint,
           premManager: () => this.appliances.premManager(),
           cloudManager: () => this.appliances.cloudManager(),
+          esxiManager: () => this.appliances.esxiManager(),
           repo: this.repo,
           extensionKey: this.config.extensionKey,
           signal: abort.signal,

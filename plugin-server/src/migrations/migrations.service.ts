@@ -25,6 +25,8 @@ export interface JobView {
   cloudVm?: string;
   /** The vCenter task (moid) that shows this job on the prem VM. */
   vcTask?: string;
+  /** Per disk: progress, the verified SHA-256 and how it is read (`esxi`, `nfc`). */
+  disks?: Array<{ key: string; size: number; bytesDone: number; sha256?: string; via?: string }>;
   requestedBy: string;
   createdAt: string;
   updatedAt: string;
@@ -47,6 +49,7 @@ export function jobView(j: MigrationJobEntity): JobView {
     ...(j.error ? { error: j.error } : {}),
     ...(j.record.cloudVm ? { cloudVm: j.record.cloudVm } : {}),
     ...(j.record.vcTask ? { vcTask: j.record.vcTask } : {}),
+    ...(j.record.disks ? { disks: j.record.disks.map(({ key, size, bytesDone, sha256, via }) => ({ key, size, bytesDone, sha256, via })) } : {}),
     requestedBy: j.requestedBy,
     createdAt: j.createdAt.toISOString(),
     updatedAt: j.updatedAt.toISOString(),

@@ -2,7 +2,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { LabConfig, REPO_ROOT } from './lab-config';
 import { ManagedProcess } from './managed-process';
-import { VcenterInfo } from './vcenter-process';
+import { datastoreDir, VcenterInfo } from './vcenter-process';
 
 export interface PluginServerInfo {
   url: string;
@@ -66,7 +66,12 @@ export async function startPluginServer(
       // Appliance services run as processes inside the site namespaces (stand-in for appliance VMs).
       HDM_APPLIANCE_RUNTIME: JSON.stringify({
         kind: 'process',
-        prem: { netns: sites.premNs, ip: sites.premIp },
+        prem: {
+          netns: sites.premNs,
+          ip: sites.premIp,
+          // The simulated hosts' datastore: the ESXi Manager reads the flat VMDKs there.
+          esxi: { datastores: { 'prem-ds': datastoreDir(cfg, 'prem') } },
+        },
         cloud: { netns: sites.cloudNs, ip: sites.cloudIp },
       }),
       ...extraEnv,

@@ -14,6 +14,11 @@ export interface VcenterInfo {
 
 export const VCSIM_BINARY = join(REPO_ROOT, '.hdm-lab/bin/hdm-vcsim');
 
+const vcenterDataDir = (cfg: LabConfig, site: 'prem' | 'cloud'): string => join(cfg.labDir, `${site}-vcenter`);
+
+/** Where the simulator keeps a site's datastore (named `<site>-ds` by the harness): the flat VMDKs of its VMs. */
+export const datastoreDir = (cfg: LabConfig, site: 'prem' | 'cloud'): string => join(vcenterDataDir(cfg, site), `${site}-ds`);
+
 /** Starts the strict simulator harness (test/lab/vcsim) for one site inside its namespace. */
 export async function startVcenter(
   cfg: LabConfig,
@@ -34,7 +39,7 @@ export async function startVcenter(
       '-listen', `${ip}:443`,
       '-username', cfg.username,
       '-password', cfg.password,
-      '-data-dir', join(cfg.labDir, `${site}-vcenter`),
+      '-data-dir', vcenterDataDir(cfg, site),
       '-disk-mib', String(cfg.diskMiB),
       '-cert', cert.certFile,
       '-key', cert.keyFile,

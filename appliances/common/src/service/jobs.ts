@@ -17,6 +17,8 @@ export interface DiskStatus {
   wireBytes?: number;
   rateBytesPerSec?: number;
   etaSeconds?: number;
+  /** prem-manager: how the disk is read (`esxi` through the ESXi Manager, `nfc` the export lease, `file`). */
+  via?: string;
 }
 
 /** A job as reported by the control APIs (progress fields follow the one Progress shape). */

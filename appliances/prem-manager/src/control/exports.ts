@@ -26,7 +26,15 @@ import {
   TlsIdentity,
   urlSchema,
 } from '@hdm/appliance-common';
-import { CloudTarget, exportDisk } from '../data/disk-exporter';
+import { CloudTarget, exportDisk, SourceKind } from '../data/disk-exporter';
+
+const endpointSchema = z.object({ host: z.string().min(1).max(253), port: z.number().int().min(1).max(65535) });
+export const esxiSourceSchema = z.object({
+  control: endpointSchema,
+  data: endpointSchema,
+  /** Datastore path of the disk's descriptor, `[ds] vm/vm.vmdk`. */
+  path: z.string().min(1).max(1024),
+});
 
 export const exportBodySchema = z.object({
   id: jobIdSchema,
@@ -35,7 +43,10 @@ export const exportBodySchema = z.object({
       z.object({
         key: diskKeySchema,
         size: sizeSchema,
-        sourceUrl: urlSchema,
+        /** The export lease's disk URL (NFC, ranged GETs); with `esxi` the fallback when the ESXi Manager is unreachable. */
+        sourceUrl: urlSchema.optional(),
+        /** Read through the Prem ESXi Manager of the VM's host: allocated extents only. */
+        esxi: esxiSourceSchema.optional(),
         /** Delta: the areas changed since the version the cloud holds (CBT QueryChangedDiskAreas), byte offsets. */
         changedAreas: z.array(z.object({ start: z.number().int().nonnegative(), length: z.number().int().positive() })).max(1_000_000).optional(),
         cookie: z.string().max(4096).optional(),
@@ -43,6 +54,7 @@ export const exportBodySchema = z.object({
       }),
     )
     .min(1)
+    .refine((d) => d.every((x) => x.sourceUrl || x.esxi), 'every disk needs a sourceUrl or an esxi source')
     .refine((d) => new Set(d.map((x) => x.key)).size === d.length, 'disk keys must be unique'),
   cloud: z.object({
     host: z.string().min(1).max(253),
@@ -53,9 +65,13 @@ export const exportBodySchema = z.object({
   limit: rateSettingSchema.optional(),
 });
 export type ExportBody = z.infer<typeof exportBodySchema>;
+export type EsxiSource = z.infer<typeof esxiSourceSchema>;
 
 interface ExportDisk extends DiskStatus {
-  sourceUrl: string;
+  sourceUrl?: string;
+  esxi?: EsxiSource;
+  /** How the last attempt reads the disk. */
+  via?: SourceKind;
   changedAreas?: Array<{ start: number; length: number }>;
   cookie?: string;
   thumbprint?: string;
@@ -136,7 +152,7 @@ export class ExportService {
     if (existing && (existing.state === 'done' || this.running.has(body.id))) {
       throw new HttpError(409, `export ${body.id} already exists and is ${existing.state}`, { state: existing.state });
     }
-    for (const d of body.disks) this.checkFileSource(d.sourceUrl);
+    for (const d of body.disks) if (d.sourceUrl) this.checkFileSource(d.sourceUrl);
     const now = new Date().toISOString();
     const prior = new Map(existing?.disks.map((d) => [d.key, d]));
     const job: ExportJob = {
@@ -153,6 +169,7 @@ export class ExportService {
           key: d.key,
           size: d.size,
           sourceUrl: d.sourceUrl,
+          esxi: d.esxi,
           changedAreas: d.changedAreas,
           cookie: d.cookie,
           thumbprint: d.thumbprint,
@@ -181,10 +198,10 @@ export class ExportService {
   status(id: string): JobStatus {
     const job = this.jobs.get(id);
     if (!job) throw new HttpError(404, `no export ${id}`);
-    const disks = job.disks.map(({ key, size, bytesDone, state, sha256, error }) => {
+    const disks = job.disks.map(({ key, size, bytesDone, state, sha256, error, via }) => {
       const p = this.live.get(`${id}/${key}`);
       const detail = p && state === 'running' ? { bytesRead: p.bytesRead, wireBytes: p.wireBytes, rateBytesPerSec: p.rateBytesPerSec, etaSeconds: p.etaSeconds } : {};
-      return { key, size, bytesDone, state, sha256, error, ...detail };
+      return { key, size, bytesDone, state, sha256, error, via, ...detail };
     });
     const sum = rollUp(disks);
     const running = disks.filter((d) => d.state === 'running');
@@ -288,7 +305,7 @@ export class ExportService {
         const result = await exportDisk(
           this.identity,
           job.cloud,
-          { jobId: job.id, stream: index, key: disk.key, size: disk.size, sourceUrl: disk.sourceUrl, changedAreas: disk.changedAreas, cookie: disk.cookie, thumbprint: disk.thumbprint },
+          { jobId: job.id, stream: index, key: disk.key, size: disk.size, sourceUrl: disk.sourceUrl, esxi: disk.esxi, changedAreas: disk.changedAreas, cookie: disk.cookie, thumbprint: disk.thumbprint },
           {
             signal,
             log: log.child({ disk: disk.key }),
@@ -296,6 +313,7 @@ export class ExportService {
             window: this.tuning.window,
             limiter: this.limiters.get(job.id),
             idleTimeoutMs: this.tuning.idleTimeoutMs,
+            onSource: (via) => (disk.via = via),
             progress: (p) => {
               disk.bytesDone = p.bytesDone;
               this.live.set(liveKey, p);

@@ -4,6 +4,7 @@ import {
   openDiskSession,
   SENDER_FEATURES,
   DiskSource,
+  EsxiDiskSource,
   FileSource,
   HttpRangeSource,
   RateLimiter,
@@ -20,12 +21,25 @@ export interface CloudTarget {
   expectedRole: string;
 }
 
+/** How a disk is read: through the ESXi Manager, the NFC export lease, or a local file (lab, bench). */
+export type SourceKind = 'esxi' | 'nfc' | 'file';
+
+export interface EsxiSourceRef {
+  control: { host: string; port: number };
+  data: { host: string; port: number };
+  /** Datastore path of the descriptor, `[ds] vm/vm.vmdk`. */
+  path: string;
+}
+
 export interface ExportDiskRequest {
   jobId: string;
   stream: number;
   key: string;
   size: number;
-  sourceUrl: string;
+  /** The export lease's disk URL or (lab, bench) a file:// URL. */
+  sourceUrl?: string;
+  /** Read through the Prem ESXi Manager (allocated extents only); sourceUrl is the fallback when it is unreachable. */
+  esxi?: EsxiSourceRef;
   changedAreas?: Array<{ start: number; length: number }>;
   cookie?: string;
   thumbprint?: string;
@@ -41,9 +55,10 @@ export async function exportDisk(
   identity: TlsIdentity,
   cloud: CloudTarget,
   disk: ExportDiskRequest,
-  opts: { signal: AbortSignal; progress: ProgressListener; log: Logger; chunkSize?: number; window?: number; limiter?: RateLimiter; idleTimeoutMs?: number },
+  opts: { signal: AbortSignal; progress: ProgressListener; log: Logger; chunkSize?: number; window?: number; limiter?: RateLimiter; idleTimeoutMs?: number; onSource?: (via: SourceKind) => void },
 ): Promise<DiskResult> {
-  const source = await openSource(disk);
+  const { source, via } = await openSource(disk, identity, opts.log);
+  opts.onSource?.(via);
   let socket;
   try {
     socket = await connectMtls({ ...identity, host: cloud.host, port: cloud.port, expectedRole: cloud.expectedRole });
@@ -93,15 +108,32 @@ export async function exportDisk(
   }
 }
 
-/** The lease URL (ranged GETs) or, where the service allows it (--file-dir, checked at POST), a local file. */
-async function openSource(disk: ExportDiskRequest): Promise<DiskSource> {
-  if (/^file:/i.test(disk.sourceUrl)) {
-    const src = await FileSource.open(fileURLToPath(disk.sourceUrl));
-    if (src.size !== disk.size) {
-      await src.close();
-      throw new Error(`source file has ${src.size} bytes, the export says ${disk.size}`);
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET']);
+
+/**
+ * The ESXi Manager of the VM's host (allocated extents only), else the lease URL (ranged GETs)
+ * or, where the service allows it (--file-dir, checked at POST), a local file.
+ */
+async function openSource(disk: ExportDiskRequest, identity: TlsIdentity, log: Logger): Promise<{ source: DiskSource; via: SourceKind }> {
+  if (disk.esxi) {
+    try {
+      const opening = EsxiDiskSource.open({ identity, control: disk.esxi.control, data: disk.esxi.data, path: disk.esxi.path, expectedRole: 'esxi-manager' });
+      return { source: await sized(opening, disk.size, 'the ESXi Manager reports'), via: 'esxi' };
+    } catch (err) {
+      if (!disk.sourceUrl || !UNREACHABLE.has((err as { code?: string }).code ?? '')) throw err;
+      log.warn({ err: (err as Error).message }, 'ESXi Manager unreachable: reading the disk through the export lease (NFC) instead');
     }
-    return src;
   }
-  return new HttpRangeSource({ url: disk.sourceUrl, cookie: disk.cookie, thumbprint: disk.thumbprint }, disk.size, { maxSockets: 4 });
+  if (!disk.sourceUrl) throw new Error('no source for the disk');
+  if (/^file:/i.test(disk.sourceUrl)) return { source: await sized(FileSource.open(fileURLToPath(disk.sourceUrl)), disk.size, 'the source file has'), via: 'file' };
+  return { source: new HttpRangeSource({ url: disk.sourceUrl, cookie: disk.cookie, thumbprint: disk.thumbprint }, disk.size, { maxSockets: 4 }), via: 'nfc' };
+}
+
+async function sized(opening: Promise<DiskSource>, size: number, what: string): Promise<DiskSource> {
+  const src = await opening;
+  if (src.size !== size) {
+    await src.close();
+    throw new Error(`${what} ${src.size} bytes, the export says ${size}`);
+  }
+  return src;
 }
