@@ -16,6 +16,7 @@ export * from './transfer/chunk-slab';
 export * from './transfer/rate-limit';
 export * from './log/logger';
 export * from './testing/test-ca';
+export * from './testing/child-service';
 export * from './service/config';
 export * from './service/job-store';
 export * from './service/control-server';
