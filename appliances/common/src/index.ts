@@ -4,6 +4,7 @@ export * from './mtls/mtls';
 export * from './http/pinned';
 export * from './transfer/progress';
 export * from './transfer/io';
+export * from './transfer/esxi-source';
 export * from './transfer/channel';
 export * from './transfer/send';
 export * from './transfer/receive';
