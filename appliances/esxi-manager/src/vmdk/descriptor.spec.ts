@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DescriptorError, flatExtents, parseDescriptor, UnsupportedVmdkError } from './descriptor';
 
-/** Exactly what the lab's simulator writes (test/lab/vcsim/disk.go, descriptor()). */
+/** What the lab's simulator writes (test/lab/vcsim/disk.go, descriptor()), its DDB cut to three of its lines. */
 const VCSIM = `# Disk DescriptorFile
 version=1
 encoding="UTF-8"
@@ -18,12 +18,8 @@ RW 8192 VMFS "app-01-flat.vmdk"
 #DDB
 
 ddb.adapterType = "lsilogic"
-ddb.geometry.cylinders = "1"
 ddb.geometry.heads = "255"
-ddb.geometry.sectors = "63"
-ddb.thinProvisioned = "0"
 ddb.uuid = "60 00 C2 9a 1b 2c 3d 4e-5f 60 71 82 93 a4 b5 c6"
-ddb.virtualHWVersion = "13"
 `;
 
 const withExtents = (createType: string, lines: string[], extra = ''): string =>
