@@ -223,7 +223,8 @@ describe('esxi-manager: a real service over real files', () => {
     await assert.rejects(raw(svc.ready.vmdkWrite!, plugin, ca.certPem, 'PUT', diskQuery(DISK), { 'Content-Range': `bytes 0-0/${SIZE}` }, Buffer.alloc(1)));
     await waitFor('refusals logged', async () => (/certificate not issued by our CA/.test(svc.stderr()) && /wrong role/.test(svc.stderr()) ? true : undefined), 5000);
     // A server whose certificate is not esxi-manager's: the client drops it before a request byte.
-    const impostor = ca.issueToDir(join(dir, 'pki'), 'impostor', 'cloud-manager');
+    // Its certificate does not name 127.0.0.1 either: the client must reach the role check (no host name check).
+    const impostor = ca.issueToDir(join(dir, 'pki'), 'impostor', 'cloud-manager', { altNames: ['impostor.lab'] });
     svc2 = await startService(PKG, [
       '--listen', '127.0.0.1:0', '--data-listen', '127.0.0.1:0', '--vmdk-read-listen', '127.0.0.1:0', '--vmdk-write-listen', '127.0.0.1:0',
       '--cert', impostor.files!.cert, '--key', impostor.files!.key, '--ca', impostor.files!.ca, '--state-dir', join(dir, 'state2'), '--datastore', `ds1=${ds}`,

@@ -94,7 +94,10 @@ function pinnedAgent(thumbprint: string, maxSockets: number): https.Agent {
 
 /** Mutual TLS to an HDM service: our client certificate, the HDM CA, and the server's role (CN). */
 function mtlsAgent(m: NonNullable<HttpEndpoint['mtls']>, host: string, maxSockets: number): https.Agent {
-  const { servername: _sni, host: _host, checkServerIdentity: _role, ...options } = mtlsClientOptions({ ...m.identity, host, expectedRole: m.expectedRole });
+  const { servername: _sni, host: _host, ...options } = mtlsClientOptions({ ...m.identity, host, expectedRole: m.expectedRole });
+  // The role is the identity, not the host name (appliance addresses are not in certificates): no
+  // name check in the handshake; the role is checked below, as a permanent, typed error.
+  options.checkServerIdentity = () => undefined;
   return new CheckedAgent(options, (socket) => {
     const role = peerRole(socket.getPeerCertificate());
     return roleMatches(role, m.expectedRole) ? undefined : new PeerRoleError(role, m.expectedRole);
