@@ -28,7 +28,6 @@ export class PinMismatchError extends Error {
   }
 }
 
-/** Uppercase colon hex; accepts any case, with or without colons. */
 /** The server's certificate does not carry the role asked for (a permanent error, like a pin mismatch). */
 export class PeerRoleError extends Error {
   readonly code = 'ERR_HDM_PEER_ROLE';
@@ -37,6 +36,7 @@ export class PeerRoleError extends Error {
   }
 }
 
+/** Uppercase colon hex; accepts any case, with or without colons. */
 export function normalizeThumbprint(t: string): string {
   const hex = t.replace(/[:\s]/g, '').toUpperCase();
   if (!/^([0-9A-F]{40}|[0-9A-F]{64})$/.test(hex)) throw new Error(`thumbprint "${t}" is neither SHA-1 nor SHA-256 hex`);

@@ -62,7 +62,6 @@ export class HttpRangeSource implements DiskSource {
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
-    if (length === 0) return Buffer.alloc(0);
     const out = ChunkSlab.shared.take(length);
     try {
       await this.readInto(out, 0, offset, length);
