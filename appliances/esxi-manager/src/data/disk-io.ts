@@ -63,7 +63,15 @@ export async function writeDisk(extents: DiskExtent[], start: number, end: numbe
   const handles = new Map<number, FileHandle>();
   const handle = async (index: number, file: string): Promise<FileHandle> => {
     let fh = handles.get(index);
-    if (!fh) handles.set(index, (fh = await open(file, 'r+')));
+    if (fh) return fh;
+    try {
+      fh = await open(file, 'r+');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (['EACCES', 'EPERM', 'EROFS'].includes(code)) throw new HttpError(403, `extent file is not writable here (${code})`);
+      throw err;
+    }
+    handles.set(index, fh);
     return fh;
   };
   let at = start;
