@@ -20,7 +20,7 @@ fi
 log "generate vim25 bindings"
 node plugin-server/scripts/gen-vim25.js
 log "tsc -b"
-npx tsc -b plugin-server appliances/common appliances/prem-manager appliances/cloud-manager test/lab test/e2e
+npx tsc -b plugin-server appliances/common appliances/prem-manager appliances/esxi-manager appliances/cloud-manager test/lab test/e2e
 chmod +x plugin-server/dist/src/cli/main.js
 
 if [[ -z "${HDM_SKIP_UI_BUILD:-}" && -f plugin-ui/package.json ]] && newer_than plugin-ui/dist/index.html plugin-ui/src plugin-ui/angular.json plugin.json; then

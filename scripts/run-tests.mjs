@@ -48,7 +48,7 @@ const suites = {
   async unit() {
     const files = [
       ...specFiles(join(root, 'plugin-server/dist/src')),
-      ...['common', 'prem-manager', 'cloud-manager'].flatMap((p) => specFiles(join(root, `appliances/${p}/dist/src`))),
+      ...['common', 'prem-manager', 'esxi-manager', 'cloud-manager'].flatMap((p) => specFiles(join(root, `appliances/${p}/dist/src`))),
       ...specFiles(join(root, 'test/lab/dist')).filter((f) => !LAB_INTEGRATION.test(f)),
     ];
     return nodeTest(files, []);
@@ -56,7 +56,7 @@ const suites = {
   async integration() {
     const files = [
       ...specFiles(join(root, 'plugin-server/dist/test')),
-      ...['common', 'prem-manager', 'cloud-manager'].flatMap((p) => specFiles(join(root, `appliances/${p}/dist/test`))),
+      ...['common', 'prem-manager', 'esxi-manager', 'cloud-manager'].flatMap((p) => specFiles(join(root, `appliances/${p}/dist/test`))),
       ...specFiles(join(root, 'test/lab/dist')).filter((f) => LAB_INTEGRATION.test(f)),
     ];
     return nodeTest(files, ['--test-concurrency=1']);

@@ -3,6 +3,7 @@ import * as https from 'node:https';
 import { isIP } from 'node:net';
 import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { mtlsClientOptions, peerRole, roleMatches, type TlsIdentity } from '../mtls/mtls';
 
 /** A lease URL as the plugin server hands it over. */
 export interface HttpEndpoint {
@@ -16,12 +17,22 @@ export interface HttpEndpoint {
   thumbprint?: string;
   /** Trust anchors for normal verification when no thumbprint is given. */
   ca?: string | Buffer;
+  /** An HDM service (mutual TLS): present `identity`, trust its CA, require the server's role. */
+  mtls?: { identity: TlsIdentity; expectedRole: string };
 }
 
 export class PinMismatchError extends Error {
   readonly code = 'ERR_HDM_PIN_MISMATCH';
   constructor(host: string, expected: string, got: string) {
     super(`certificate of ${host} has thumbprint ${got}, expected ${expected}`);
+  }
+}
+
+/** The server's certificate does not carry the role asked for (a permanent error, like a pin mismatch). */
+export class PeerRoleError extends Error {
+  readonly code = 'ERR_HDM_PEER_ROLE';
+  constructor(got: string | undefined, expected: string) {
+    super(`server certificate CN "${got ?? ''}" does not carry the expected role "${expected}"`);
   }
 }
 
@@ -38,32 +49,28 @@ export function cookieHeader(cookie: string | undefined): string | undefined {
 }
 
 /**
- * An HTTPS agent that accepts exactly the certificate with the given thumbprint (self-signed
- * vCenter certificates), checked after the handshake and before any request byte (and so the
- * session cookie) is written. Keep-alive sockets are reused only after they passed the pin.
+ * An HTTPS agent that hands a connection to a request only after `check` accepted the peer,
+ * i.e. after the handshake and before any request byte (a session cookie, a client's data) is
+ * written. Keep-alive sockets are reused only after they passed.
  */
-class PinnedAgent extends https.Agent {
-  private readonly pin: string;
-  constructor(pin: string, maxSockets: number) {
+class CheckedAgent extends https.Agent {
+  constructor(
+    private readonly tlsOptions: tls.ConnectionOptions,
+    private readonly check: (socket: tls.TLSSocket, host: string) => Error | undefined,
+    maxSockets: number,
+  ) {
     super({ keepAlive: true, maxSockets, maxCachedSessions: 0 });
-    this.pin = normalizeThumbprint(pin);
   }
 
   override createConnection(options: tls.ConnectionOptions, cb: (err: Error | null, socket?: Duplex) => void): Duplex | undefined {
     const host = options.host ?? 'localhost';
-    const socket = tls.connect({
-      ...options,
-      servername: isIP(host) ? undefined : host,
-      rejectUnauthorized: false, // replaced by the pin below: a self-signed cert fails the chain check
-    });
+    const socket = tls.connect({ ...options, servername: isIP(host) ? undefined : host, ...this.tlsOptions });
     const onError = (err: Error): void => cb(err);
     socket.once('error', onError);
     socket.once('secureConnect', () => {
       socket.removeListener('error', onError);
-      const cert = socket.getPeerCertificate();
-      const got = this.pin.length === 59 ? cert.fingerprint : cert.fingerprint256;
-      if (!got || got.toUpperCase() !== this.pin) {
-        const err = new PinMismatchError(host, this.pin, got ?? '(none)');
+      const err = this.check(socket, host);
+      if (err) {
         socket.destroy();
         cb(err);
         return;
@@ -74,12 +81,36 @@ class PinnedAgent extends https.Agent {
   }
 }
 
+/** Accepts exactly the certificate with the given thumbprint (self-signed vCenter certificates). */
+function pinnedAgent(thumbprint: string, maxSockets: number): https.Agent {
+  const pin = normalizeThumbprint(thumbprint);
+  // rejectUnauthorized false: replaced by the pin (a self-signed cert fails the chain check).
+  return new CheckedAgent({ rejectUnauthorized: false }, (socket, host) => {
+    const cert = socket.getPeerCertificate();
+    const got = pin.length === 59 ? cert.fingerprint : cert.fingerprint256;
+    return !got || got.toUpperCase() !== pin ? new PinMismatchError(host, pin, got ?? '(none)') : undefined;
+  }, maxSockets);
+}
+
+/** Mutual TLS to an HDM service: our client certificate, the HDM CA, and the server's role (CN). */
+function mtlsAgent(m: NonNullable<HttpEndpoint['mtls']>, host: string, maxSockets: number): https.Agent {
+  const { servername: _sni, host: _host, ...options } = mtlsClientOptions({ ...m.identity, host, expectedRole: m.expectedRole });
+  // The role is the identity, not the host name (appliance addresses are not in certificates): no
+  // name check in the handshake; the role is checked below, as a permanent, typed error.
+  options.checkServerIdentity = () => undefined;
+  return new CheckedAgent(options, (socket) => {
+    const role = peerRole(socket.getPeerCertificate());
+    return roleMatches(role, m.expectedRole) ? undefined : new PeerRoleError(role, m.expectedRole);
+  }, maxSockets);
+}
+
 /** The agent for an endpoint: pinned for https with thumbprint, verifying for https without, plain for http. */
 export function agentFor(ep: HttpEndpoint, maxSockets = 4): http.Agent {
   const u = new URL(ep.url);
   if (u.protocol === 'http:') return new http.Agent({ keepAlive: true, maxSockets });
   if (u.protocol !== 'https:') throw new Error(`unsupported URL scheme ${u.protocol} in ${redact(ep.url)}`);
-  if (ep.thumbprint) return new PinnedAgent(ep.thumbprint, maxSockets);
+  if (ep.mtls) return mtlsAgent(ep.mtls, u.hostname.replace(/^\[|\]$/g, ''), maxSockets);
+  if (ep.thumbprint) return pinnedAgent(ep.thumbprint, maxSockets);
   return new https.Agent({ keepAlive: true, maxSockets, ca: ep.ca });
 }
 

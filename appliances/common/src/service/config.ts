@@ -30,6 +30,10 @@ export interface OptionSpec {
   required?: boolean;
   kind?: 'hostport' | 'file' | 'dir' | 'string';
   default?: string;
+  /** The flag may be repeated; the values are joined with ',' (the form the env twin takes). */
+  multiple?: boolean;
+  /** Service-specific checks of the value: every problem found (reported with the others). */
+  check?: (value: string) => string[];
 }
 
 /** Common options of every appliance service. */
@@ -54,8 +58,8 @@ export function usage(role: string, specs: OptionSpec[]): string {
  * one ConfigError (exit code 2) instead of failing at the first.
  */
 export function readOptions(argv: string[], env: NodeJS.ProcessEnv, specs: OptionSpec[]): Record<string, string | undefined> {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  for (const s of specs) options[s.flag] = { type: 'string' };
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } };
+  for (const s of specs) options[s.flag] = s.multiple ? { type: 'string', multiple: true } : { type: 'string' };
   let values: Record<string, unknown>;
   try {
     values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, unknown>;
@@ -66,7 +70,8 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv, specs: Optio
   const out: Record<string, string | undefined> = {};
   const problems: string[] = [];
   for (const s of specs) {
-    const v = (values[s.flag] as string | undefined) ?? env[s.env] ?? s.default;
+    const given = values[s.flag] as string | string[] | undefined;
+    const v = (Array.isArray(given) ? given.join(',') : given) ?? env[s.env] ?? s.default;
     out[s.flag] = v;
     if (v === undefined || v === '') {
       if (s.required) problems.push(`--${s.flag} (or ${s.env}) is required: ${s.help}`);
@@ -76,6 +81,7 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv, specs: Optio
       if (s.kind === 'hostport') parseHostPort(v, `--${s.flag}`);
       if (s.kind === 'file' && !(existsSync(v) && statSync(v).isFile())) problems.push(`--${s.flag}: file "${v}" does not exist`);
       if (s.kind === 'dir' && existsSync(v) && !statSync(v).isDirectory()) problems.push(`--${s.flag}: "${v}" is not a directory`);
+      if (s.check) problems.push(...s.check(v).map((p) => `--${s.flag}: ${p}`));
     } catch (err) {
       problems.push((err as Error).message);
     }

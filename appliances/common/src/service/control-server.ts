@@ -16,13 +16,27 @@ export interface Reply {
   body?: unknown;
 }
 
-export type Handler = (params: Record<string, string>, body: unknown) => Reply | Promise<Reply>;
+export type Handler = (params: Record<string, string>, body: unknown, query: URLSearchParams) => Reply | Promise<Reply>;
+
+/**
+ * A route that answers by itself (a byte stream, not JSON). It may throw HttpError before it
+ * writes the head; the error is then answered as JSON like any other.
+ */
+export type StreamHandler = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>;
 
 interface Route {
   method: string;
   pattern: RegExp;
   names: string[];
-  handler: Handler;
+  handler?: Handler;
+  stream?: StreamHandler;
+}
+
+export interface ControlServerOptions {
+  /** What this listener is, for log lines (default "control"). */
+  name?: string;
+  /** node's requestTimeout (ms; 0 = none): a streaming route's body may take longer than the default 300 s. */
+  requestTimeoutMs?: number;
 }
 
 const MAX_BODY = 1 << 20;
@@ -35,20 +49,30 @@ export class ControlServer {
   readonly server: https.Server;
   private readonly routes: Route[] = [];
 
-  constructor(identity: TlsIdentity, private readonly allowedRoles: string[], private readonly log: Logger) {
+  constructor(identity: TlsIdentity, private readonly allowedRoles: string[], private readonly log: Logger, opts: ControlServerOptions = {}) {
     this.server = https.createServer({ ...mtlsServerContext(identity) }, (req, res) => void this.dispatch(req, res));
-    guardMtlsServer(this.server, { allowedRoles, log, name: 'control' });
+    guardMtlsServer(this.server, { allowedRoles, log, name: opts.name ?? 'control' });
     this.server.keepAliveTimeout = 5000;
+    if (opts.requestTimeoutMs !== undefined) this.server.requestTimeout = opts.requestTimeoutMs;
   }
 
   /** Adds a route; `path` segments starting with ':' are parameters. */
   route(method: string, path: string, handler: Handler): this {
+    return this.add(method, path, { handler });
+  }
+
+  /** Adds a route that streams its own answer (see StreamHandler). */
+  streamRoute(method: string, path: string, stream: StreamHandler): this {
+    return this.add(method, path, { stream });
+  }
+
+  private add(method: string, path: string, how: Pick<Route, 'handler' | 'stream'>): this {
     const names: string[] = [];
     const re = path.replace(/:([A-Za-z]+)/g, (_, n: string) => {
       names.push(n);
       return '([^/]+)';
     });
-    this.routes.push({ method, pattern: new RegExp(`^${re}$`), names, handler });
+    this.routes.push({ method, pattern: new RegExp(`^${re}$`), names, ...how });
     return this;
   }
 
@@ -73,7 +97,10 @@ export class ControlServer {
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const send = (status: number, body: unknown): void => {
       const text = body === undefined ? '' : JSON.stringify(body);
-      res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+      // A body left unread (a refused upload) is not drained: the connection ends with the answer.
+      const unread = !req.complete && (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined);
+      const close = unread ? { Connection: 'close' } : {};
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...close });
       res.end(text);
     };
     try {
@@ -86,10 +113,17 @@ export class ControlServer {
       const m = route.pattern.exec(url.pathname)!;
       const params: Record<string, string> = {};
       route.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1]!)));
+      if (route.stream) return await route.stream(req, res, url.searchParams);
       const body = req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? await readJson(req) : undefined;
-      const reply = await route.handler(params, body);
+      const reply = await route.handler!(params, body, url.searchParams);
       send(reply.status, reply.body);
     } catch (err) {
+      if (res.headersSent) {
+        // A stream route failed half-way: the peer sees a cut connection, never a short success.
+        this.log.warn({ err, url: req.url, method: req.method }, 'stream request failed');
+        res.destroy();
+        return;
+      }
       if (err instanceof HttpError) {
         send(err.status, { error: err.message, ...err.details });
         return;

@@ -30,7 +30,8 @@ export async function runService(
   argv = process.argv.slice(2),
   env = process.env,
 ): Promise<void> {
-  const specs = [...COMMON_OPTIONS, ...extraOptions];
+  // A service option with a common flag replaces it (e.g. another default for --control-roles).
+  const specs = [...COMMON_OPTIONS.filter((c) => !extraOptions.some((e) => e.flag === c.flag)), ...extraOptions];
   let config: ServiceConfig;
   try {
     const o = readOptions(argv, env, specs);

@@ -40,6 +40,17 @@ describe('service config', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('joins a repeated flag with commas and reports service checks with the other problems', () => {
+    const specs = [{ flag: 'item', env: 'HDM_ITEMS', help: 'x', multiple: true, check: (v: string) => v.split(',').filter((i) => !/^\w+=/.test(i)).map((i) => `"${i}" is not name=value`) }];
+    assert.equal(readOptions(['--item', 'a=1', '--item', 'b=2'], { HDM_ITEMS: 'c=3' }, specs).item, 'a=1,b=2');
+    assert.equal(readOptions([], { HDM_ITEMS: 'c=3' }, specs).item, 'c=3');
+    assert.throws(() => readOptions(['--item', 'a=1', '--item', 'bad', '--cert', '/nope'], {}, [...COMMON_OPTIONS, ...specs]), (e: Error) => {
+      assert.match(e.message, /--item: "bad" is not name=value/);
+      assert.match(e.message, /--cert: file "\/nope" does not exist/);
+      return true;
+    });
+  });
 });
 
 describe('job store', () => {

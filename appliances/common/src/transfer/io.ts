@@ -44,6 +44,9 @@ export class HttpStatusError extends Error {
   }
 }
 
+/** Errors a retry cannot fix: the peer is not who it must be. */
+const PERMANENT_CODES = new Set(['ERR_HDM_PIN_MISMATCH', 'ERR_HDM_PEER_ROLE']);
+
 /** Reads a lease disk URL with `Range: bytes=a-b` GETs (206), over pinned keep-alive connections. */
 export class HttpRangeSource implements DiskSource {
   private readonly agent: http.Agent;
@@ -59,22 +62,35 @@ export class HttpRangeSource implements DiskSource {
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
+    const out = ChunkSlab.shared.take(length);
+    try {
+      await this.readInto(out, 0, offset, length);
+    } catch (err) {
+      ChunkSlab.shared.give(out);
+      throw err;
+    }
+    return out;
+  }
+
+  /** Reads `length` bytes at `offset` into `out` at `at`, retrying transient failures. */
+  async readInto(out: Buffer, at: number, offset: number, length: number): Promise<void> {
     if (offset < 0 || length < 0 || offset + length > this.size) throw new RangeError(`read ${offset}+${length} beyond ${this.size}`);
-    if (length === 0) return Buffer.alloc(0);
+    if (length === 0) return;
     const retries = this.opts.retries ?? 3;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.readOnce(offset, length);
+        return await this.readOnce(out.subarray(at, at + length), offset);
       } catch (err) {
         const status = err instanceof HttpStatusError ? err.status : 0;
-        const permanent = status >= 400 && status < 500;
-        if (permanent || attempt >= retries || (err as { code?: string }).code === 'ERR_HDM_PIN_MISMATCH') throw err;
+        const permanent = (status >= 400 && status < 500) || PERMANENT_CODES.has((err as { code?: string }).code ?? '');
+        if (permanent || attempt >= retries) throw err;
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       }
     }
   }
 
-  private readOnce(offset: number, length: number): Promise<Buffer> {
+  private readOnce(out: Buffer, offset: number): Promise<void> {
+    const length = out.length;
     return new Promise((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders = { Range: `bytes=${offset}-${offset + length - 1}` };
       const cookie = cookieHeader(this.ep.cookie);
@@ -92,7 +108,6 @@ export class HttpRangeSource implements DiskSource {
           res.on('error', reject);
           return;
         }
-        const out = ChunkSlab.shared.take(length);
         let at = 0;
         res.on('data', (d: Buffer) => {
           if (at + d.length > length) {
@@ -102,7 +117,7 @@ export class HttpRangeSource implements DiskSource {
           d.copy(out, at);
           at += d.length;
         });
-        res.on('end', () => (at === length ? resolve(out) : reject(new Error(`GET ${redact(this.ep.url)} range ${offset}+${length}: got ${at} bytes`))));
+        res.on('end', () => (at === length ? resolve() : reject(new Error(`GET ${redact(this.ep.url)} range ${offset}+${length}: got ${at} bytes`))));
         res.on('error', reject);
       });
       req.end();

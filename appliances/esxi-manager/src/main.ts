@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+import { ControlServer, formatHostPort, parseHostPort, runService } from '@hdm/appliance-common';
+import { registerControlRoutes } from './control/api';
+import { registerDiskReads, registerDiskWrites } from './data/disk-routes';
+import { AllocationCache } from './vmdk/allocation';
+import { DiskResolver, parseDatastores } from './vmdk/datastores';
+
+const roles = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+void runService(
+  'esxi-manager',
+  [
+    // Defaults are the product's first ports on loopback; the lab and the appliance bind their addresses.
+    { flag: 'listen', env: 'HDM_LISTEN', help: 'control API host:port (mTLS; product ports 5000-5010)', default: '127.0.0.1:5000', kind: 'hostport' },
+    { flag: 'data-listen', env: 'HDM_DATA_LISTEN', help: "data listener host:port for prem-manager's bulk reads (mTLS; product ports 12000-12010)", default: '127.0.0.1:12000', kind: 'hostport' },
+    { flag: 'vmdk-read-listen', env: 'HDM_VMDK_READ_LISTEN', help: 'VMDK read listener host:port (mTLS; product port 32821)', default: '127.0.0.1:32821', kind: 'hostport' },
+    { flag: 'vmdk-write-listen', env: 'HDM_VMDK_WRITE_LISTEN', help: 'VMDK write listener host:port (mTLS; product port 32822)', default: '127.0.0.1:32822', kind: 'hostport' },
+    {
+      flag: 'datastore',
+      env: 'HDM_DATASTORES',
+      help: 'datastore name=/directory (repeatable; env: a=/x,b=/y)',
+      required: true,
+      multiple: true,
+      check: (v) => parseDatastores(v).problems,
+    },
+    { flag: 'control-roles', env: 'HDM_CONTROL_ROLES', help: 'comma-separated client roles allowed on the control API', default: 'plugin-server,prem-manager' },
+    { flag: 'data-roles', env: 'HDM_DATA_ROLES', help: 'client roles allowed on the data and VMDK read listeners', default: 'prem-manager,cloud-cache' },
+    { flag: 'write-roles', env: 'HDM_WRITE_ROLES', help: 'client roles allowed on the VMDK write listener', default: 'prem-manager,cloud-cache' },
+  ],
+  async (config, log) => {
+    const { datastores } = parseDatastores(config.options.datastore!);
+    const resolver = new DiskResolver(datastores);
+    const cache = new AllocationCache();
+    const control = new ControlServer(config.identity, config.controlRoles, log.child({ part: 'control' }));
+    registerControlRoutes(control, datastores, resolver, cache);
+    // Bodies and answers of whole disks may take longer than node's default 300 s request timeout.
+    const listener = (name: string, allowed: string[]): ControlServer => new ControlServer(config.identity, allowed, log.child({ part: name }), { name, requestTimeoutMs: 0 });
+    const data = listener('data', roles(config.options['data-roles']));
+    const vmdkRead = listener('vmdk-read', roles(config.options['data-roles']));
+    const vmdkWrite = listener('vmdk-write', roles(config.options['write-roles']));
+    registerDiskReads(data, resolver);
+    registerDiskReads(vmdkRead, resolver);
+    registerDiskWrites(vmdkWrite, resolver, cache, log.child({ part: 'vmdk-write' }));
+    const servers = [control, data, vmdkRead, vmdkWrite];
+    const at = (flag: string) => parseHostPort(config.options[flag]!, `--${flag}`);
+    try {
+      const c = await control.listen(config.listen.host, config.listen.port);
+      const d = await data.listen(at('data-listen').host, at('data-listen').port);
+      const r = await vmdkRead.listen(at('vmdk-read-listen').host, at('vmdk-read-listen').port);
+      const w = await vmdkWrite.listen(at('vmdk-write-listen').host, at('vmdk-write-listen').port);
+      log.info({ datastores: Object.fromEntries(datastores) }, 'datastores');
+      return {
+        ready: { control: formatHostPort(c), data: formatHostPort(d), vmdkRead: formatHostPort(r), vmdkWrite: formatHostPort(w) },
+        stop: async () => void (await Promise.all(servers.map((s) => s.close()))),
+      };
+    } catch (err) {
+      await Promise.all(servers.map((s) => s.close()));
+      throw err;
+    }
+  },
+);
