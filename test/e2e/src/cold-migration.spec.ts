@@ -151,7 +151,7 @@ describe('cold migration across the WAN', () => {
   });
 
   test('a thin disk: the ESXi Manager reads only its allocated extents and the cloud copy is bit-identical, holes included', async () => {
-    // A guest that wrote three 1 MiB regions of an otherwise empty (sparse) flat VMDK.
+    // A fresh thin disk (the lab's disks are fully written) into which a guest wrote three 1 MiB regions.
     const client = await connect(json.prem);
     const vm = (await new Inventory(client).vms()).find((v) => v.name === 'web-02')!;
     await client.logout();
@@ -160,6 +160,8 @@ describe('cold migration across the WAN', () => {
     const image = Buffer.alloc(size);
     const fh = await open(file, 'r+');
     try {
+      await fh.truncate(0);
+      await fh.truncate(size);
       for (const at of [0, Math.floor(size / 3 / 65536) * 65536, size - (1 << 20)]) {
         const data = randomBytes(1 << 20);
         data.copy(image, at);
