@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, closeSync, writeSync, ftruncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diskDigestOf, TestCa, TestCert } from '@hdm/appliance-common';
@@ -9,6 +9,7 @@ import { controlClient, LeaseStandIn, MiB, Service, sha256hex, startService, wai
 
 const CLOUD_PKG = join(__dirname, '../..');
 const PREM_PKG = join(__dirname, '../../../prem-manager');
+const ESXI_PKG = join(__dirname, '../../../esxi-manager');
 
 /**
  * Cold migration end to end on 127.0.0.1: the plugin server's part is played by this test
@@ -112,6 +113,53 @@ describe('cold migration: prem-manager → cloud-manager', () => {
     assert.equal((await cloudApi('POST', '/v1/imports', importBody('vm-1', disks))).status, 409);
     const saved = JSON.parse(readFileSync(join(dir, 'prem-state/jobs/vm-1.json'), 'utf8'));
     assert.equal(saved.state, 'done');
+  });
+
+  it('reads a thin VMDK through the Prem ESXi Manager (allocated extents only), falls back to NFC when it does not answer', async () => {
+    // A thin flat VMDK on the ESXi Manager's datastore: 2 MiB of data at each end, holes between.
+    const ds = join(dir, 'ds');
+    mkdirSync(join(ds, 'vm-4'), { recursive: true });
+    const image = Buffer.alloc(24 * MiB);
+    randomBytes(2 * MiB).copy(image, 0);
+    randomBytes(2 * MiB).copy(image, image.length - 2 * MiB);
+    const fd = openSync(join(ds, 'vm-4', 'vm-4-flat.vmdk'), 'w');
+    ftruncateSync(fd, image.length);
+    writeSync(fd, image, 0, 2 * MiB, 0);
+    writeSync(fd, image, image.length - 2 * MiB, 2 * MiB, image.length - 2 * MiB);
+    closeSync(fd);
+    writeFileSync(join(ds, 'vm-4', 'vm-4.vmdk'), `# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="vmfs"\n\nRW ${image.length / 512} VMFS "vm-4-flat.vmdk"\n`);
+    const e = ca.issueToDir(join(dir, 'pki'), 'esxi', 'esxi-manager');
+    const esxi = await startService(ESXI_PKG, [
+      '--listen', '127.0.0.1:0', '--data-listen', '127.0.0.1:0', '--vmdk-read-listen', '127.0.0.1:0', '--vmdk-write-listen', '127.0.0.1:0',
+      '--datastore', `ds=${ds}`, '--cert', e.files!.cert, '--key', e.files!.key, '--ca', e.files!.ca, '--state-dir', join(dir, 'esxi-state'),
+    ]);
+    try {
+      const at = (hostPort: string) => ({ host: hostPort.split(':')[0]!, port: Number(hostPort.split(':')[1]) });
+      const source = { control: at(esxi.ready.control), data: at(esxi.ready.data!), path: '[ds] vm-4/vm-4.vmdk' };
+      lease.disks.set('vm-4/disk-0.vmdk', image);
+      const cases: Array<[string, object, string]> = [
+        ['vm-4', { esxi: source }, 'esxi'],
+        // Nothing listens on the ESXi Manager's port any more: the NFC URL carries the disk.
+        ['vm-4b', { esxi: { ...source, control: { host: '127.0.0.1', port: 1 } }, sourceUrl: `${lease.url}/vm-4/disk-0.vmdk`, cookie: lease.cookie, thumbprint: lease.cert.sha1 }, 'nfc'],
+      ];
+      for (const [id, src, via] of cases) {
+        assert.equal((await cloudApi('POST', '/v1/imports', importBody(id, [[`${id}/disk-0.vmdk`, image]]))).status, 201);
+        const exp = await premApi('POST', '/v1/exports', { id, disks: [{ key: 'disk-0', size: image.length, ...src }], cloud: { ...cloudData, expectedRole: 'cloud-manager' } });
+        assert.equal(exp.status, 201, JSON.stringify(exp.body));
+        const done = await untilDone(premApi, `/v1/exports/${id}`);
+        assert.equal(done.disks[0].via, via);
+        assert.equal(done.disks[0].sha256, diskDigestOf(image));
+        await untilDone(cloudApi, `/v1/imports/${id}`);
+        assert.equal(sha256hex(lease.stored.get(`upload/${id}/disk-0.vmdk`)!), sha256hex(image));
+      }
+      // A disk with no source at all is refused before anything starts.
+      const none = await premApi('POST', '/v1/exports', { id: 'vm-4c', disks: [{ key: 'disk-0', size: image.length }], cloud: { ...cloudData, expectedRole: 'cloud-manager' } });
+      assert.equal(none.status, 400);
+      assert.match(JSON.stringify(none.body), /sourceUrl or an esxi source/);
+    } finally {
+      esxi.child.kill('SIGTERM');
+      await esxi.exited;
+    }
   });
 
   it('answers 400 listing every bad field, 404 for an unknown id', async () => {
