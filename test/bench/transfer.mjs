@@ -209,6 +209,39 @@ function startIn(ns, cmd, args, { ready, env } = {}) {
   return { child, exited, ready: readyP, stderr: () => err };
 }
 
+// CPU time of a process by thread name (/proc/<pid>/task/*/stat, clock ticks of 10 ms): where an
+// hdm run's time went (main thread = "node", chunk hashing = worker threads, compression and
+// zlib/lz4 decoding = libuv's pool threads, V8's GC/compiler helpers).
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString()) || 100;
+function threadCpu(pid) {
+  const out = new Map();
+  let tids = [];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, { comm, s: (Number(f[11]) + Number(f[12])) / CLK_TCK }); // utime, stime
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+function cpuDelta(before, after) {
+  const byName = {};
+  for (const [tid, t] of after) {
+    const d = t.s - (before.get(tid)?.s ?? 0);
+    if (d > 0) byName[t.comm] = Math.round(((byName[t.comm] ?? 0) + d) * 100) / 100;
+  }
+  return byName;
+}
+
 function runIn(ns, cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], ...opts });
@@ -403,6 +436,7 @@ export async function run(args) {
             const base = delta ? runs.findLast((x) => x.tool === 'hdm' && x.dataset === 'random' && x._link === link)?._dst : undefined;
             const imp = await cloudApi('POST', '/v1/imports', { id, disks: [{ key: 'disk-0', size: bytes, uploadUrl: pathToFileURL(dst).href, ...(base ? { baseUrl: pathToFileURL(base).href } : {}) }] });
             if (imp.status !== 201) throw new Error(`import: ${JSON.stringify(imp.body)}`);
+            const cpu0 = [threadCpu(prem.child.pid), threadCpu(cloud.child.pid)];
             r = await measure(`${tool} ${dataset}`, async () => {
               const exp = await premApi('POST', '/v1/exports', {
                 id,
@@ -417,6 +451,7 @@ export async function run(args) {
                 await sleep(50);
               }
             });
+            r.cpu = { prem: cpuDelta(cpu0[0], threadCpu(prem.child.pid)), cloud: cpuDelta(cpu0[1], threadCpu(cloud.child.pid)) };
             if (!delta || base) {
               // verify bit-identical (outside the timing)
               const [hs, hd] = await Promise.all([hashFile(src), hashFile(dst)]);
@@ -426,6 +461,8 @@ export async function run(args) {
             if (verbose) {
               const line = prem.stderr().split('\n').findLast((l) => l.includes(`"export":"${id}"`) && l.includes('"stats"'));
               if (line) log(`hdm ${dataset} stats ${JSON.stringify(JSON.parse(line).stats)}`);
+              const total = (o) => Object.values(o).reduce((a, b) => a + b, 0).toFixed(2);
+              log(`hdm ${dataset} CPU-s prem ${total(r.cpu.prem)} ${JSON.stringify(r.cpu.prem)} cloud ${total(r.cpu.cloud)} ${JSON.stringify(r.cpu.cloud)}`);
             }
           } else if (tool === 'rsync-ssh') {
             r = await measure(tool, () => runIn(a.premNs, 'rsync', ['-a', '--whole-file', '-e', ['ssh', ...sshOpts(port(2222))].join(' '), src, `root@${a.cloudIp}:${dst}`]));
@@ -449,7 +486,7 @@ export async function run(args) {
               children.delete(sender);
             });
           }
-          const row = { link_mbit: mbit, rtt_ms: rtt, dataset, tool, seconds: Math.round(r.seconds * 1000) / 1000, bytes, wire_bytes: r.wire, _link: link, _dst: r._dst ?? dst };
+          const row = { link_mbit: mbit, rtt_ms: rtt, dataset, tool, seconds: Math.round(r.seconds * 1000) / 1000, bytes, wire_bytes: r.wire, ...(r.cpu ? { cpu_s: r.cpu } : {}), _link: link, _dst: r._dst ?? dst };
           runs.push(row);
           log(`${link.padEnd(7)} ${dataset.padEnd(10)} ${tool.padEnd(9)} ${row.seconds.toFixed(2).padStart(7)} s  ${((bytes * 8) / r.seconds / 1e6).toFixed(0).padStart(6)} Mbit/s effective  wire ${(r.wire / MiB).toFixed(1)} MiB`);
           if (tool !== 'hdm' || dataset !== 'random') fs.rmSync(dst, { force: true });
