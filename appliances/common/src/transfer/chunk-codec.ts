@@ -311,8 +311,19 @@ export function inspectChunk(buf: Buffer, zeroCheck: boolean, probeLevel?: numbe
   return { zero: false, sha256, sampleRatio: probeLevel === undefined ? undefined : sampleRatio(buf, probeLevel) };
 }
 
+/**
+ * zlib's async convenience calls work in `chunkSize` output pieces (default 16 KiB), each one a
+ * trip from the pool thread to the main thread and back into the pool's queue: a 4 MiB chunk
+ * took ~100 trips to compress and ~256 to decode, queued behind reads and other jobs (the
+ * measured "rate" of one job fell to a fifth of the codec's). One piece of the whole
+ * expected output size makes each job one pass.
+ */
+function onePass(outBytes: number): number {
+  return Math.max(64 << 10, outBytes + 1024);
+}
+
 export async function deflateChunk(buf: Buffer, level = 1): Promise<Buffer> {
-  return deflateRawAsync(buf, { level, strategy: zc.Z_DEFAULT_STRATEGY });
+  return deflateRawAsync(buf, { level, strategy: zc.Z_DEFAULT_STRATEGY, chunkSize: onePass(buf.length) });
 }
 
 /** LZ4 block of the chunk with its size prepended (u32 LE), compressed in libuv's pool. */
@@ -323,6 +334,7 @@ export async function lz4Chunk(buf: Buffer): Promise<Buffer> {
 /** Brotli stream of the chunk (quality `level`, 4 MiB window) with its size prepended (u32 LE), in libuv's pool. */
 export async function brotliChunk(buf: Buffer, level = 1): Promise<Buffer> {
   const out = await brotliCompressAsync(buf, {
+    chunkSize: onePass(buf.length),
     params: { [zc.BROTLI_PARAM_QUALITY]: level, [zc.BROTLI_PARAM_LGWIN]: 22, [zc.BROTLI_PARAM_SIZE_HINT]: buf.length },
   });
   return Buffer.concat([sizeLE(buf.length), out]);
@@ -370,7 +382,7 @@ export async function decodeChunk(flags: number, payload: Buffer, maxChunk: numb
     if (payload.length === 0) throw new ChunkDecodeError('empty DEFLATE payload');
     let data: Buffer;
     try {
-      data = await inflateRawAsync(payload, { maxOutputLength: maxChunk });
+      data = await inflateRawAsync(payload, { maxOutputLength: maxChunk, chunkSize: onePass(maxChunk) });
     } catch (err) {
       throw new ChunkDecodeError(`DEFLATE payload does not inflate: ${(err as Error).message}`);
     }
@@ -398,7 +410,7 @@ export async function decodeChunk(flags: number, payload: Buffer, maxChunk: numb
     if (length === 0 || length > maxChunk) throw new ChunkDecodeError(`BROTLI size ${length} outside 1..${maxChunk}`);
     let data: Buffer;
     try {
-      data = await brotliDecompressAsync(payload.subarray(4), { maxOutputLength: length });
+      data = await brotliDecompressAsync(payload.subarray(4), { maxOutputLength: length, chunkSize: onePass(length) });
     } catch (err) {
       throw new ChunkDecodeError(`BROTLI payload does not decode: ${(err as Error).message}`);
     }
