@@ -209,9 +209,10 @@ function startIn(ns, cmd, args, { ready, env } = {}) {
   return { child, exited, ready: readyP, stderr: () => err };
 }
 
-// CPU time of a process by thread name (/proc/<pid>/task/*/stat, clock ticks of 10 ms): where an
-// hdm run's time went (main thread = "node", chunk hashing = worker threads, compression and
-// zlib/lz4 decoding = libuv's pool threads, V8's GC/compiler helpers).
+// CPU time of a process by thread (/proc/<pid>/task/*/stat, clock ticks): where an hdm run's time
+// went. Node names every thread "node", so they are told apart by what they do: the main thread
+// (TLS, framing, I/O callbacks), the busiest others in order (libuv's pool: compression,
+// decoding, file reads/writes; the chunk workers: hashing; V8's GC helpers), and kernel time.
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString()) || 100;
 function threadCpu(pid) {
   const out = new Map();
@@ -224,9 +225,8 @@ function threadCpu(pid) {
   for (const tid of tids) {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(tid, { comm, s: (Number(f[11]) + Number(f[12])) / CLK_TCK }); // utime, stime
+      out.set(tid, { main: tid === String(pid), user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK });
     } catch {
       // the thread ended
     }
@@ -234,12 +234,20 @@ function threadCpu(pid) {
   return out;
 }
 function cpuDelta(before, after) {
-  const byName = {};
+  const r2 = (x) => Math.round(x * 100) / 100;
+  let main = 0;
+  let sys = 0;
+  const others = [];
   for (const [tid, t] of after) {
-    const d = t.s - (before.get(tid)?.s ?? 0);
-    if (d > 0) byName[t.comm] = Math.round(((byName[t.comm] ?? 0) + d) * 100) / 100;
+    const b = before.get(tid) ?? { user: 0, sys: 0 };
+    const d = t.user - b.user + t.sys - b.sys;
+    sys += t.sys - b.sys;
+    if (t.main) main += d;
+    else if (d > 0) others.push(d);
   }
-  return byName;
+  others.sort((x, y) => y - x);
+  const total = main + others.reduce((a, b) => a + b, 0);
+  return { total: r2(total), main: r2(main), threads: others.slice(0, 8).map(r2), sys: r2(sys) };
 }
 
 function runIn(ns, cmd, args, opts = {}) {
@@ -461,8 +469,7 @@ export async function run(args) {
             if (verbose) {
               const line = prem.stderr().split('\n').findLast((l) => l.includes(`"export":"${id}"`) && l.includes('"stats"'));
               if (line) log(`hdm ${dataset} stats ${JSON.stringify(JSON.parse(line).stats)}`);
-              const total = (o) => Object.values(o).reduce((a, b) => a + b, 0).toFixed(2);
-              log(`hdm ${dataset} CPU-s prem ${total(r.cpu.prem)} ${JSON.stringify(r.cpu.prem)} cloud ${total(r.cpu.cloud)} ${JSON.stringify(r.cpu.cloud)}`);
+              log(`hdm ${dataset} CPU-s prem ${JSON.stringify(r.cpu.prem)} cloud ${JSON.stringify(r.cpu.cloud)}`);
             }
           } else if (tool === 'rsync-ssh') {
             r = await measure(tool, () => runIn(a.premNs, 'rsync', ['-a', '--whole-file', '-e', ['ssh', ...sshOpts(port(2222))].join(' '), src, `root@${a.cloudIp}:${dst}`]));

@@ -329,6 +329,29 @@ describe('data reduction: zero, dedup, adaptive deflate', () => {
     assert.deepEqual(run(119 * MB, false), new Set(['lz4']), '1 Gbit/s, CPU-bound: the link never filled');
   });
 
+  it('adaptive: with no idle CPU left the cheapest coding, with idle CPU the one that moves most', () => {
+    const MB = 1e6;
+    // 1 Gbit/s, link full: on paper brotli 1 (min(340, 119 / 0.37 = 321)) beats LZ4 (min(400, 248)).
+    const fig = { lz4: [200, 0.48], brotli: [170, 0.37], deflate: [79, 0.38] } as const;
+    const run = (idle: number | undefined): Set<string> => {
+      const policy = new CompressionPolicy({ parallelism: 2, idle: () => idle });
+      const picks = new Set<string>();
+      for (let i = 0; i < 24; i++) {
+        const c = policy.pickCoding(0.4, ['lz4', 'brotli']);
+        assert.ok(c);
+        if (i >= 4) picks.add(`${c.codec}:${c.level}`);
+        const [rate, ratio] = fig[c.codec];
+        policy.record(4 * MiB, ratio * 4 * MiB, (4 * MiB) / (rate * MB) * 1000, c.codec, c.level);
+        policy.linkRate = 119 * MB;
+        policy.linkLimited = true;
+      }
+      return picks;
+    };
+    assert.deepEqual(run(0.05), new Set(['lz4:0']), 'the machine has no idle CPU: LZ4');
+    assert.deepEqual(run(0.5), new Set(['brotli:1']), 'half the CPU idle: brotli 1');
+    assert.deepEqual(run(undefined), new Set(['brotli:1']), 'unknown (no /proc/stat): by the measured figures');
+  });
+
   it('isAllZero', () => {
     assert.equal(isAllZero(Buffer.alloc(9 * MiB)), true);
     const b = Buffer.alloc(5 * MiB);

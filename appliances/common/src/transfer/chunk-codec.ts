@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompress, constants as zc, deflateRaw, deflateRawSync, inflateRaw } from 'node:zlib';
 import { compress as lz4Compress, uncompress as lz4Uncompress } from 'lz4-napi';
@@ -75,6 +76,43 @@ export interface Coding {
   level: number;
 }
 
+/**
+ * Share of the machine's CPU time that was idle between two samples at least 0.5 s apart
+ * (/proc/stat); undefined before the second sample or where /proc/stat cannot be read.
+ */
+export class MachineIdle {
+  private last?: { at: number; idle: number; total: number };
+  private value?: number;
+
+  constructor(private readonly read: () => { idle: number; total: number } | undefined = readProcStat) {}
+
+  sample(now = performance.now()): number | undefined {
+    if (this.last && now - this.last.at < 500) return this.value;
+    const s = this.read();
+    if (!s) return undefined;
+    if (this.last && s.total > this.last.total) this.value = (s.idle - this.last.idle) / (s.total - this.last.total);
+    this.last = { at: now, ...s };
+    return this.value;
+  }
+}
+
+function readProcStat(): { idle: number; total: number } | undefined {
+  try {
+    const cpu = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    // user nice system idle iowait irq softirq steal
+    return { idle: cpu[3]! + cpu[4]!, total: cpu.reduce((a, b) => a + b, 0) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Codings from the cheapest per byte to the dearest (single-core figures on OS images, codec bench). */
+function costRank(c: Coding): number {
+  if (c.codec === 'lz4') return 0;
+  if (c.codec === 'deflate') return 3; // ~80 MB/s: between brotli 2 (~120) and 4 (~50)
+  return c.level <= 1 ? 1 : c.level <= 2 ? 2 : 4;
+}
+
 interface Estimate {
   /** Input bytes per second of one job (EWMA). */
   rate: number;
@@ -108,6 +146,11 @@ interface Estimate {
  *   level is measured, and the highest throughput keeps winning (a level above must beat the
  *   one below by 2 %: ratios are measured on different chunks). So at 200 Mbit/s brotli climbs
  *   to quality 2 or 4, at 1 Gbit/s (CPU-bound) everything stays at the fastest level.
+ * - CPU of the whole machine: a job's measured rate cannot see what the rest of the pipeline
+ *   needs (hashing, TLS, reads; a receiver on the same host), so the machine's idle share
+ *   (/proc/stat, every 0.5 s) caps how dear a coding may be (costRank): under IDLE_LOW one step
+ *   cheaper than the current best, over IDLE_HIGH one step dearer again. At 1 Gbit/s on 2 cores
+ *   that keeps LZ4; at 200 Mbit/s there is idle CPU and brotli climbs.
  * - Explore: every EXPLORE_EVERY-th compressed chunk goes to the coding measured longest ago
  *   among the other codecs (at their best level) and the winner's neighbouring levels, to keep
  *   their figures current as the data and the load change.
@@ -115,6 +158,12 @@ interface Estimate {
 export class CompressionPolicy {
   static readonly EXPLORE_EVERY = 32;
   static readonly CLIMB_HEADROOM = 1.5;
+  /** Machine idle shares below / above which the dearest allowed coding steps down / up. */
+  static readonly IDLE_LOW = 0.12;
+  static readonly IDLE_HIGH = 0.3;
+  private rankCap = 4;
+  private capAt = -Infinity;
+  private readonly idle: () => number | undefined;
   private skip = 0;
   private backoff = 1;
   private readonly est = new Map<string, Estimate & { at: number }>();
@@ -136,7 +185,11 @@ export class CompressionPolicy {
   private pending = 0;
   private lastPaid = false;
 
-  constructor(readonly opts: { maxRatio?: number; parallelism?: number; level?: number; enabled?: boolean } = {}) {}
+  /** `idle`: the machine's idle CPU share now (default /proc/stat, sampled every 0.5 s; undefined = unknown). */
+  constructor(readonly opts: { maxRatio?: number; parallelism?: number; level?: number; enabled?: boolean; idle?: () => number | undefined } = {}) {
+    const meter = new MachineIdle();
+    this.idle = opts.idle ?? (() => meter.sample());
+  }
 
   get enabled(): boolean {
     return this.opts.enabled !== false;
@@ -179,27 +232,34 @@ export class CompressionPolicy {
     const fastest = (c: Codec): Coding => ({ codec: c, level: this.levels(c)[0]! });
     // Until the link is known to be full, the cheapest codec (LZ4 measured first when offered).
     if (!this.linkRate || !this.linkLimited || (ordered.includes('lz4') && !this.e({ codec: 'lz4', level: 0 }).n)) return fastest(ordered[0]!);
-    const untried = ordered.find((c) => this.levels(c).every((level) => !this.e({ codec: c, level }).n));
+    const allowed = (c: Coding): boolean => costRank(c) <= this.rankCap;
+    const untried = ordered.find((c) => allowed(fastest(c)) && this.levels(c).every((level) => !this.e({ codec: c, level }).n));
     if (untried) return fastest(untried);
-    let best = this.bestLevel(ordered[0]!);
-    for (const c of ordered.slice(1)) {
-      const b = this.bestLevel(c);
-      if (this.throughput(b) > this.throughput(best)) best = b;
-    }
+    const pickBest = (): Coding | undefined => {
+      let top: Coding | undefined;
+      for (const c of ordered) {
+        const b = this.bestLevel(c, allowed);
+        if (b && (!top || this.throughput(b) > this.throughput(top))) top = b;
+      }
+      return top;
+    };
+    let best = pickBest();
+    if (!best) return fastest(ordered[0]!);
+    if (this.updateCap(best) && !allowed(best)) best = pickBest() ?? fastest(ordered[0]!);
     // Climb: the next level up, untried, while this one leaves CPU headroom over the link.
     const levels = this.levels(best.codec);
     const up = levels[levels.indexOf(best.level) + 1];
     const e = this.e(best);
-    if (up !== undefined && !this.e({ codec: best.codec, level: up }).n && e.rate * this.parallelism >= CompressionPolicy.CLIMB_HEADROOM * (this.linkRate / Math.max(0.01, e.ratio))) {
+    if (up !== undefined && allowed({ codec: best.codec, level: up }) && !this.e({ codec: best.codec, level: up }).n && e.rate * this.parallelism >= CompressionPolicy.CLIMB_HEADROOM * (this.linkRate / Math.max(0.01, e.ratio))) {
       return { codec: best.codec, level: up };
     }
     if (++this.sinceExplore >= CompressionPolicy.EXPLORE_EVERY) {
       this.sinceExplore = 0;
       const i = levels.indexOf(best.level);
       const others = [
-        ...ordered.filter((c) => c !== best.codec).map((c) => this.bestLevel(c)),
+        ...ordered.filter((c) => c !== best.codec).map((c) => this.bestLevel(c, allowed) ?? fastest(c)),
         ...[levels[i - 1], levels[i + 1]].filter((l): l is number => l !== undefined).map((level) => ({ codec: best.codec, level })),
-      ];
+      ].filter(allowed);
       // The one measured longest ago (never measured: at = 0).
       let stalest: Coding | undefined;
       for (const o of others) if (!stalest || this.e(o).at < this.e(stalest).at) stalest = o;
@@ -208,15 +268,33 @@ export class CompressionPolicy {
     return best;
   }
 
-  /** The measured level of `codec` with the highest throughput; a higher one must win by 2 %. */
-  private bestLevel(codec: Codec): Coding {
+  /**
+   * The measured rates are those of one job and cannot see the CPU that the rest of the
+   * pipeline needs (hashing, TLS, reads, a receiver on the same host): a dearer coding that
+   * looks faster on paper can slow the whole transfer once the machine has no idle CPU left.
+   * So the machine's idle share caps the cost rank: below IDLE_LOW one step cheaper than the
+   * current best, above IDLE_HIGH one step dearer allowed again (one step per 0.5 s sample).
+   */
+  private updateCap(best: Coding): boolean {
+    const now = performance.now();
+    if (now - this.capAt < 500) return false;
+    const idle = this.idle();
+    if (idle === undefined) return false;
+    this.capAt = now;
+    if (idle < CompressionPolicy.IDLE_LOW) this.rankCap = Math.max(0, Math.min(this.rankCap, costRank(best) - 1));
+    else if (idle >= CompressionPolicy.IDLE_HIGH) this.rankCap = Math.min(4, this.rankCap + 1);
+    return true;
+  }
+
+  /** The measured (and allowed) level of `codec` with the highest throughput; a higher one must win by 2 %. */
+  private bestLevel(codec: Codec, allowed: (c: Coding) => boolean = () => true): Coding | undefined {
     let best: Coding | undefined;
     for (const level of this.levels(codec)) {
       const c = { codec, level };
-      if (!this.e(c).n) continue;
+      if (!this.e(c).n || !allowed(c)) continue;
       if (!best || this.throughput(c) > this.throughput(best) * 1.02) best = c;
     }
-    return best ?? { codec, level: this.levels(codec)[0]! };
+    return best;
   }
 
   private e(c: Coding): Estimate & { at: number } {
@@ -268,7 +346,10 @@ export class CompressionPolicy {
     if (pays) {
       this.backoff = 1;
       this.used++;
-    } else if (!ratioOk || !this.offered.some((c) => c !== codec && (!this.e({ codec: c, level: this.levels(c)[0]! }).n || this.cpuPays(this.bestLevel(c), this.e(this.bestLevel(c)).ratio)))) {
+    } else if (!ratioOk || !this.offered.some((c) => {
+      const b = this.bestLevel(c);
+      return c !== codec && (!b || this.cpuPays(b, this.e(b).ratio));
+    })) {
       // Back off, unless only the CPU rate failed and another offered codec may still pay.
       this.skip = this.backoff;
       this.backoff = Math.min(16, this.backoff * 2);
