@@ -64,6 +64,27 @@ async function transfer(name: string, data: Buffer, features: string[], compress
   }
 }
 
+/**
+ * 8 MiB of text with only `codec` negotiated; its frames are damaged by each of `damage` in turn.
+ * Every damaged frame must be NACKed and resent plain, and only plain resends written.
+ */
+async function damagedFramesResentPlain(name: string, codec: 'lz4' | 'brotli', damage: ((payload: Buffer) => Buffer)[]): Promise<void> {
+  const flag = codec === 'lz4' ? FrameFlags.LZ4 : FrameFlags.BROTLI;
+  const text = Buffer.from('0123456789abcdef the lazy dog\n'.repeat(400000)).subarray(0, 8 * MiB);
+  let n = 0;
+  const { sent, received, image } = await transfer(name, text, [codec], undefined, (f) => {
+    if (f.type !== FrameType.DATA || !(f.flags & flag)) return f;
+    return { ...f, payload: damage[n++ % damage.length]!(Buffer.from(f.payload)) };
+  });
+  assert.ok(image.equals(text), 'only the plain resends were written');
+  assert.equal(received.sha256, diskDigestOf(text));
+  const st = sent.stats!;
+  assert.ok(n >= damage.length, `${n} ${codec} frames damaged (each way once at least)`);
+  assert.equal(codec === 'lz4' ? st.lz4Bytes : st.brotliBytes, n * MiB);
+  assert.equal(st.resentBytes, n * MiB);
+  assert.equal(sent.resends, n);
+}
+
 describe('data reduction: zero, dedup, adaptive deflate', () => {
   it('sends zero chunks as ZERO frames, repeats as DEDUP references, text deflated; bit-identical', async () => {
     const text = Buffer.from('the quick brown fox jumps over the lazy dog 0123456789\n'.repeat(20000)).subarray(0, MiB);
@@ -130,19 +151,22 @@ describe('data reduction: zero, dedup, adaptive deflate', () => {
     assert.equal(slow.record(MiB, MiB / 4, 20), true);
   });
 
-  it('LZ4: text goes as LZ4 frames over a socket pair; bit-identical', async () => {
-    const text = Buffer.from('the quick brown fox jumps over the lazy dog 0123456789\n'.repeat(160000)).subarray(0, 8 * MiB);
-    const data = Buffer.concat([text, Buffer.alloc(MiB), randomBytes(MiB), Buffer.alloc(77, 3)]);
-    const { sent, received, image } = await transfer('lz4', data, ['zero', 'lz4', 'dedup']);
-    assert.ok(image.equals(data));
-    assert.equal(received.sha256, diskDigestOf(data));
-    assert.equal(sent.sha256, received.sha256);
-    const st = sent.stats!;
-    assert.equal(st.deflatedBytes, 0, 'deflate was not negotiated');
-    assert.ok(st.lz4Bytes >= 4 * MiB, `${st.lz4Bytes} bytes sent as LZ4`);
-    assert.ok(st.lz4Wire < st.lz4Bytes / 10, `text LZ4-compressed to ${st.lz4Wire}`);
-    assert.equal(st.resentBytes, 0);
-  });
+  for (const [codec, name] of [['lz4', 'LZ4'], ['brotli', 'BROTLI']] as const) {
+    it(`${codec}: text goes as ${name} frames over a socket pair; bit-identical`, async () => {
+      const text = Buffer.from('the quick brown fox jumps over the lazy dog 0123456789\n'.repeat(160000)).subarray(0, 8 * MiB);
+      const data = Buffer.concat([text, Buffer.alloc(MiB), randomBytes(MiB), Buffer.alloc(77, 3)]);
+      const { sent, received, image } = await transfer(codec, data, ['zero', codec, 'dedup']);
+      assert.ok(image.equals(data));
+      assert.equal(received.sha256, diskDigestOf(data));
+      assert.equal(sent.sha256, received.sha256);
+      const st = sent.stats!;
+      const [bytes, wire, others] = codec === 'lz4' ? [st.lz4Bytes, st.lz4Wire, st.deflatedBytes + st.brotliBytes] : [st.brotliBytes, st.brotliWire, st.deflatedBytes + st.lz4Bytes];
+      assert.equal(others, 0, `only ${codec} was negotiated`);
+      assert.ok(bytes >= 4 * MiB, `${bytes} bytes sent as ${name}`);
+      assert.ok(wire < bytes / 10, `text ${name}-compressed to ${wire}`);
+      assert.equal(st.resentBytes, 0);
+    });
+  }
 
   it('LZ4 and deflate both negotiated: every compressed chunk goes one way or the other; bit-identical', async () => {
     const text = Buffer.from('lorem ipsum dolor sit amet, consectetur adipiscing elit 42\n'.repeat(200000)).subarray(0, 8 * MiB);
@@ -154,32 +178,12 @@ describe('data reduction: zero, dedup, adaptive deflate', () => {
   });
 
   it('a corrupt or oversized LZ4 payload is NACKed and resent plain, never written', async () => {
-    const text = Buffer.from('0123456789abcdef the lazy dog\n'.repeat(400000)).subarray(0, 8 * MiB);
-    let n = 0;
-    const { sent, received, image } = await transfer('lz4bad', text, ['lz4'], undefined, (f) => {
-      if (f.type !== FrameType.DATA || !(f.flags & FrameFlags.LZ4)) return f;
-      const payload = Buffer.from(f.payload);
-      switch (n++ % 4) {
-        case 0: // announces more than MAX_CHUNK: refused before anything is allocated
-          payload.writeUInt32LE(64 << 20, 0);
-          break;
-        case 1: // truncated block
-          return { ...f, payload: payload.subarray(0, payload.length >> 1) };
-        case 2: // announces one byte more than the block holds
-          payload.writeUInt32LE(payload.readUInt32LE(0) + 1, 0);
-          break;
-        default: // garbage after the size
-          payload.fill(0xff, 4);
-      }
-      return { ...f, payload };
-    });
-    assert.ok(image.equals(text), 'only the plain resends were written');
-    assert.equal(received.sha256, diskDigestOf(text));
-    const st = sent.stats!;
-    assert.ok(n >= 4, `${n} LZ4 frames damaged (each way once at least)`);
-    assert.equal(st.lz4Bytes, n * MiB);
-    assert.equal(st.resentBytes, n * MiB);
-    assert.equal(sent.resends, n);
+    await damagedFramesResentPlain('lz4bad', 'lz4', [
+      (p) => (p.writeUInt32LE(64 << 20, 0), p), // announces more than MAX_CHUNK: refused before anything is allocated
+      (p) => p.subarray(0, p.length >> 1), // truncated block
+      (p) => (p.writeUInt32LE(p.readUInt32LE(0) + 1, 0), p), // announces one byte more than the block holds
+      (p) => p.fill(0xff, 4), // garbage after the size
+    ]);
   });
 
   it('adaptive: LZ4 on a fast link, deflate on a slow one (measured rates)', () => {
@@ -223,20 +227,6 @@ describe('data reduction: zero, dedup, adaptive deflate', () => {
     assert.equal(policy.pick(0.4, ['lz4', 'deflate']), 'lz4', 'no back-off: LZ4 still pays');
   });
 
-  it('brotli: text goes as BROTLI frames over a socket pair; bit-identical', async () => {
-    const text = Buffer.from('the quick brown fox jumps over the lazy dog 0123456789\n'.repeat(160000)).subarray(0, 8 * MiB);
-    const data = Buffer.concat([text, Buffer.alloc(MiB), randomBytes(MiB), Buffer.alloc(77, 3)]);
-    const { sent, received, image } = await transfer('brotli', data, ['zero', 'brotli', 'dedup']);
-    assert.ok(image.equals(data));
-    assert.equal(received.sha256, diskDigestOf(data));
-    assert.equal(sent.sha256, received.sha256);
-    const st = sent.stats!;
-    assert.equal(st.deflatedBytes + st.lz4Bytes, 0, 'only brotli was negotiated');
-    assert.ok(st.brotliBytes >= 4 * MiB, `${st.brotliBytes} bytes sent as brotli`);
-    assert.ok(st.brotliWire < st.brotliBytes / 10, `text brotli-compressed to ${st.brotliWire}`);
-    assert.equal(st.resentBytes, 0);
-  });
-
   it('all three codecs negotiated: every compressed chunk goes one of the ways; bit-identical', async () => {
     const text = Buffer.from('lorem ipsum dolor sit amet, consectetur adipiscing elit 42\n'.repeat(200000)).subarray(0, 8 * MiB);
     const { sent, image } = await transfer('all3', text, ['zero', 'lz4', 'brotli', 'deflate']);
@@ -247,35 +237,13 @@ describe('data reduction: zero, dedup, adaptive deflate', () => {
   });
 
   it('a corrupt or oversized BROTLI payload is NACKed and resent plain, never written', async () => {
-    const text = Buffer.from('0123456789abcdef the lazy dog\n'.repeat(400000)).subarray(0, 8 * MiB);
-    let n = 0;
-    const { sent, received, image } = await transfer('brbad', text, ['brotli'], undefined, (f) => {
-      if (f.type !== FrameType.DATA || !(f.flags & FrameFlags.BROTLI)) return f;
-      const payload = Buffer.from(f.payload);
-      switch (n++ % 5) {
-        case 0: // announces more than MAX_CHUNK: refused before decoding
-          payload.writeUInt32LE(64 << 20, 0);
-          break;
-        case 1: // truncated stream
-          return { ...f, payload: payload.subarray(0, payload.length >> 1) };
-        case 2: // announces one byte more than the stream holds
-          payload.writeUInt32LE(payload.readUInt32LE(0) + 1, 0);
-          break;
-        case 3: // announces one byte less: the bounded decode stops, refused
-          payload.writeUInt32LE(payload.readUInt32LE(0) - 1, 0);
-          break;
-        default: // garbage after the size
-          payload.fill(0xff, 4);
-      }
-      return { ...f, payload };
-    });
-    assert.ok(image.equals(text), 'only the plain resends were written');
-    assert.equal(received.sha256, diskDigestOf(text));
-    const st = sent.stats!;
-    assert.ok(n >= 5, `${n} BROTLI frames damaged (each way once at least)`);
-    assert.equal(st.brotliBytes, n * MiB);
-    assert.equal(st.resentBytes, n * MiB);
-    assert.equal(sent.resends, n);
+    await damagedFramesResentPlain('brbad', 'brotli', [
+      (p) => (p.writeUInt32LE(64 << 20, 0), p), // announces more than MAX_CHUNK: refused before decoding
+      (p) => p.subarray(0, p.length >> 1), // truncated stream
+      (p) => (p.writeUInt32LE(p.readUInt32LE(0) + 1, 0), p), // announces one byte more than the stream holds
+      (p) => (p.writeUInt32LE(p.readUInt32LE(0) - 1, 0), p), // one byte less: the bounded decode stops, refused
+      (p) => p.fill(0xff, 4), // garbage after the size
+    ]);
   });
 
   it('adaptive levels: brotli climbs while the link, not the CPU, limits; stays at quality 1 when CPU-bound', () => {

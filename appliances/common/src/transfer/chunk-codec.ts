@@ -470,33 +470,10 @@ export async function decodeChunk(flags: number, payload: Buffer, maxChunk: numb
     if (data.length === 0) throw new ChunkDecodeError('DEFLATE payload inflates to nothing');
     return { kind: 'data', data };
   }
-  if (kind === FrameFlags.LZ4) {
-    // The library allocates the size it reads: bound it before it does.
-    if (payload.length < 5) throw new ChunkDecodeError(`LZ4 payload of ${payload.length} bytes`);
-    const length = payload.readUInt32LE(0);
-    if (length === 0 || length > maxChunk) throw new ChunkDecodeError(`LZ4 size ${length} outside 1..${maxChunk}`);
-    let data: Buffer;
-    try {
-      data = await lz4Uncompress(payload);
-    } catch (err) {
-      throw new ChunkDecodeError(`LZ4 payload does not decode: ${(err as Error).message}`);
-    }
-    if (data.length !== length) throw new ChunkDecodeError(`LZ4 payload decodes to ${data.length} bytes, not the ${length} it announces`);
-    return { kind: 'data', data };
-  }
+  // lz4-napi allocates the size it reads: bound it before it does. Brotli's output is bounded to it.
+  if (kind === FrameFlags.LZ4) return decodeSized('LZ4', payload, maxChunk, (p) => lz4Uncompress(p));
   if (kind === FrameFlags.BROTLI) {
-    // Refuse an announced size above maxChunk before decoding; decode bounded to the announced size.
-    if (payload.length < 5) throw new ChunkDecodeError(`BROTLI payload of ${payload.length} bytes`);
-    const length = payload.readUInt32LE(0);
-    if (length === 0 || length > maxChunk) throw new ChunkDecodeError(`BROTLI size ${length} outside 1..${maxChunk}`);
-    let data: Buffer;
-    try {
-      data = await brotliDecompressAsync(payload.subarray(4), { maxOutputLength: length, chunkSize: onePass(length) });
-    } catch (err) {
-      throw new ChunkDecodeError(`BROTLI payload does not decode: ${(err as Error).message}`);
-    }
-    if (data.length !== length) throw new ChunkDecodeError(`BROTLI payload decodes to ${data.length} bytes, not the ${length} it announces`);
-    return { kind: 'data', data };
+    return decodeSized('BROTLI', payload, maxChunk, (p, length) => brotliDecompressAsync(p.subarray(4), { maxOutputLength: length, chunkSize: onePass(length) }));
   }
   if (kind === FrameFlags.DEDUP) {
     if (payload.length !== 36) throw new ChunkDecodeError(`DEDUP payload of ${payload.length} bytes (want 36)`);
@@ -511,6 +488,24 @@ export async function decodeChunk(flags: number, payload: Buffer, maxChunk: numb
     return { kind: 'data', data, hash: Buffer.from(want) };
   }
   throw new ChunkDecodeError(`more than one chunk encoding in flags 0x${flags.toString(16)}`);
+}
+
+/**
+ * A u32 LE size + encoded chunk payload (LZ4, BROTLI): the size is refused above maxChunk before
+ * `decode` runs (it gets the whole payload and that size) and checked against what it returns.
+ */
+async function decodeSized(name: string, payload: Buffer, maxChunk: number, decode: (payload: Buffer, length: number) => Promise<Buffer>): Promise<DecodedChunk> {
+  if (payload.length < 5) throw new ChunkDecodeError(`${name} payload of ${payload.length} bytes`);
+  const length = payload.readUInt32LE(0);
+  if (length === 0 || length > maxChunk) throw new ChunkDecodeError(`${name} size ${length} outside 1..${maxChunk}`);
+  let data: Buffer;
+  try {
+    data = await decode(payload, length);
+  } catch (err) {
+    throw new ChunkDecodeError(`${name} payload does not decode: ${(err as Error).message}`);
+  }
+  if (data.length !== length) throw new ChunkDecodeError(`${name} payload decodes to ${data.length} bytes, not the ${length} it announces`);
+  return { kind: 'data', data };
 }
 
 /**
