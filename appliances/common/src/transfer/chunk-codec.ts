@@ -108,7 +108,7 @@ interface Estimate {
  * - Choice among the negotiated codecs: the fastest (CODECS order: LZ4 first) while the link
  *   rate is not known (no send has waited for the link: the average wire rate is only a lower
  *   bound then, and a CPU-bound link wants the cheapest codec); once it is, each codec is tried
- *   and the one with the highest throughput by that formula wins (the earlier in CODECS on ties).
+ *   and the one with the highest throughput by that formula wins (see "cheaper first").
  * - Level: the winner climbs its CODEC_LEVELS while its best level so far leaves CPU headroom
  *   (rate × parallelism ≥ CLIMB_HEADROOM × what the link takes of it: linkRate / ratio), i.e.
  *   while the link, not the CPU, is the limit and a stronger level may cut the wire bytes; each
