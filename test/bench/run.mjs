@@ -7,6 +7,7 @@ import * as path from 'node:path';
 
 const BENCHMARKS = {
   inventory: './inventory.mjs', // 2,000-VM inventory: full typed retrieval, power-off → cache lag
+  codec: './codec.mjs', // chunk codecs on the OS image: ratio, CPU-s per GiB (compress, decompress), SHA-256
   transfer: './transfer.mjs', // disk transfer on the lab WAN: hdm vs rsync-ssh, scp, nc (--quick: 64 MiB, one link)
 };
 

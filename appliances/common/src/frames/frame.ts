@@ -50,6 +50,8 @@ export const FrameFlags = {
   KEEP: 1 << 5,
   /** On DATA: payload = LZ4 block of the chunk, its u32 little-endian size prepended (feature `lz4`). */
   LZ4: 1 << 6,
+  /** On DATA: payload = brotli stream of the chunk, its u32 little-endian size prepended (feature `brotli`). */
+  BROTLI: 1 << 7,
 } as const;
 
 export interface FrameHeader {

@@ -10,7 +10,7 @@ import { FrameDecoder } from '../frames/decoder';
 import { encodeFrame, Frame, FrameFlags, FrameType } from '../frames/frame';
 import { FrameChannel } from './channel';
 import { compressSync } from 'lz4-napi';
-import { CHUNK_FLAGS, ChunkDecodeError, ChunkIndex, CompressionPolicy, decodeChunk, deflateChunk, isAllZero, lz4Chunk, u32 } from './chunk-codec';
+import { brotliChunk, CHUNK_FLAGS, ChunkDecodeError, ChunkIndex, CODEC_LEVELS, CompressionPolicy, decodeChunk, deflateChunk, isAllZero, lz4Chunk, u32 } from './chunk-codec';
 import { DiskSource } from './io';
 import { receiveDisk } from './receive';
 import { deltaPlan, sendDisk } from './send';
@@ -62,6 +62,27 @@ async function transfer(name: string, data: Buffer, features: string[], compress
     p.a.destroy();
     p.b.destroy();
   }
+}
+
+/**
+ * 8 MiB of text with only `codec` negotiated; its frames are damaged by each of `damage` in turn.
+ * Every damaged frame must be NACKed and resent plain, and only plain resends written.
+ */
+async function damagedFramesResentPlain(name: string, codec: 'lz4' | 'brotli', damage: ((payload: Buffer) => Buffer)[]): Promise<void> {
+  const flag = codec === 'lz4' ? FrameFlags.LZ4 : FrameFlags.BROTLI;
+  const text = Buffer.from('0123456789abcdef the lazy dog\n'.repeat(400000)).subarray(0, 8 * MiB);
+  let n = 0;
+  const { sent, received, image } = await transfer(name, text, [codec], undefined, (f) => {
+    if (f.type !== FrameType.DATA || !(f.flags & flag)) return f;
+    return { ...f, payload: damage[n++ % damage.length]!(Buffer.from(f.payload)) };
+  });
+  assert.ok(image.equals(text), 'only the plain resends were written');
+  assert.equal(received.sha256, diskDigestOf(text));
+  const st = sent.stats!;
+  assert.ok(n >= damage.length, `${n} ${codec} frames damaged (each way once at least)`);
+  assert.equal(codec === 'lz4' ? st.lz4Bytes : st.brotliBytes, n * MiB);
+  assert.equal(st.resentBytes, n * MiB);
+  assert.equal(sent.resends, n);
 }
 
 describe('data reduction: zero, dedup, adaptive deflate', () => {
@@ -130,19 +151,22 @@ describe('data reduction: zero, dedup, adaptive deflate', () => {
     assert.equal(slow.record(MiB, MiB / 4, 20), true);
   });
 
-  it('LZ4: text goes as LZ4 frames over a socket pair; bit-identical', async () => {
-    const text = Buffer.from('the quick brown fox jumps over the lazy dog 0123456789\n'.repeat(160000)).subarray(0, 8 * MiB);
-    const data = Buffer.concat([text, Buffer.alloc(MiB), randomBytes(MiB), Buffer.alloc(77, 3)]);
-    const { sent, received, image } = await transfer('lz4', data, ['zero', 'lz4', 'dedup']);
-    assert.ok(image.equals(data));
-    assert.equal(received.sha256, diskDigestOf(data));
-    assert.equal(sent.sha256, received.sha256);
-    const st = sent.stats!;
-    assert.equal(st.deflatedBytes, 0, 'deflate was not negotiated');
-    assert.ok(st.lz4Bytes >= 4 * MiB, `${st.lz4Bytes} bytes sent as LZ4`);
-    assert.ok(st.lz4Wire < st.lz4Bytes / 10, `text LZ4-compressed to ${st.lz4Wire}`);
-    assert.equal(st.resentBytes, 0);
-  });
+  for (const [codec, name] of [['lz4', 'LZ4'], ['brotli', 'BROTLI']] as const) {
+    it(`${codec}: text goes as ${name} frames over a socket pair; bit-identical`, async () => {
+      const text = Buffer.from('the quick brown fox jumps over the lazy dog 0123456789\n'.repeat(160000)).subarray(0, 8 * MiB);
+      const data = Buffer.concat([text, Buffer.alloc(MiB), randomBytes(MiB), Buffer.alloc(77, 3)]);
+      const { sent, received, image } = await transfer(codec, data, ['zero', codec, 'dedup']);
+      assert.ok(image.equals(data));
+      assert.equal(received.sha256, diskDigestOf(data));
+      assert.equal(sent.sha256, received.sha256);
+      const st = sent.stats!;
+      const [bytes, wire, others] = codec === 'lz4' ? [st.lz4Bytes, st.lz4Wire, st.deflatedBytes + st.brotliBytes] : [st.brotliBytes, st.brotliWire, st.deflatedBytes + st.lz4Bytes];
+      assert.equal(others, 0, `only ${codec} was negotiated`);
+      assert.ok(bytes >= 4 * MiB, `${bytes} bytes sent as ${name}`);
+      assert.ok(wire < bytes / 10, `text ${name}-compressed to ${wire}`);
+      assert.equal(st.resentBytes, 0);
+    });
+  }
 
   it('LZ4 and deflate both negotiated: every compressed chunk goes one way or the other; bit-identical', async () => {
     const text = Buffer.from('lorem ipsum dolor sit amet, consectetur adipiscing elit 42\n'.repeat(200000)).subarray(0, 8 * MiB);
@@ -154,32 +178,12 @@ describe('data reduction: zero, dedup, adaptive deflate', () => {
   });
 
   it('a corrupt or oversized LZ4 payload is NACKed and resent plain, never written', async () => {
-    const text = Buffer.from('0123456789abcdef the lazy dog\n'.repeat(400000)).subarray(0, 8 * MiB);
-    let n = 0;
-    const { sent, received, image } = await transfer('lz4bad', text, ['lz4'], undefined, (f) => {
-      if (f.type !== FrameType.DATA || !(f.flags & FrameFlags.LZ4)) return f;
-      const payload = Buffer.from(f.payload);
-      switch (n++ % 4) {
-        case 0: // announces more than MAX_CHUNK: refused before anything is allocated
-          payload.writeUInt32LE(64 << 20, 0);
-          break;
-        case 1: // truncated block
-          return { ...f, payload: payload.subarray(0, payload.length >> 1) };
-        case 2: // announces one byte more than the block holds
-          payload.writeUInt32LE(payload.readUInt32LE(0) + 1, 0);
-          break;
-        default: // garbage after the size
-          payload.fill(0xff, 4);
-      }
-      return { ...f, payload };
-    });
-    assert.ok(image.equals(text), 'only the plain resends were written');
-    assert.equal(received.sha256, diskDigestOf(text));
-    const st = sent.stats!;
-    assert.ok(n >= 4, `${n} LZ4 frames damaged (each way once at least)`);
-    assert.equal(st.lz4Bytes, n * MiB);
-    assert.equal(st.resentBytes, n * MiB);
-    assert.equal(sent.resends, n);
+    await damagedFramesResentPlain('lz4bad', 'lz4', [
+      (p) => (p.writeUInt32LE(64 << 20, 0), p), // announces more than MAX_CHUNK: refused before anything is allocated
+      (p) => p.subarray(0, p.length >> 1), // truncated block
+      (p) => (p.writeUInt32LE(p.readUInt32LE(0) + 1, 0), p), // announces one byte more than the block holds
+      (p) => p.fill(0xff, 4), // garbage after the size
+    ]);
   });
 
   it('adaptive: LZ4 on a fast link, deflate on a slow one (measured rates)', () => {
@@ -221,6 +225,100 @@ describe('data reduction: zero, dedup, adaptive deflate', () => {
     assert.equal(policy.pick(0.4, ['lz4', 'deflate']), 'deflate');
     assert.equal(policy.record(4 * MiB, 0.42 * 4 * MiB, 200, 'deflate'), false, '21 MB/s × 2 cannot feed 1 Gbit/s');
     assert.equal(policy.pick(0.4, ['lz4', 'deflate']), 'lz4', 'no back-off: LZ4 still pays');
+  });
+
+  it('all three codecs negotiated: every compressed chunk goes one of the ways; bit-identical', async () => {
+    const text = Buffer.from('lorem ipsum dolor sit amet, consectetur adipiscing elit 42\n'.repeat(200000)).subarray(0, 8 * MiB);
+    const { sent, image } = await transfer('all3', text, ['zero', 'lz4', 'brotli', 'deflate']);
+    assert.ok(image.equals(text));
+    const st = sent.stats!;
+    assert.ok(st.lz4Bytes + st.deflatedBytes + st.brotliBytes >= 4 * MiB, 'compressed');
+    assert.ok(st.wireBytes < 5 * MiB);
+  });
+
+  it('a corrupt or oversized BROTLI payload is NACKed and resent plain, never written', async () => {
+    await damagedFramesResentPlain('brbad', 'brotli', [
+      (p) => (p.writeUInt32LE(64 << 20, 0), p), // announces more than MAX_CHUNK: refused before decoding
+      (p) => p.subarray(0, p.length >> 1), // truncated stream
+      (p) => (p.writeUInt32LE(p.readUInt32LE(0) + 1, 0), p), // announces one byte more than the stream holds
+      (p) => (p.writeUInt32LE(p.readUInt32LE(0) - 1, 0), p), // one byte less: the bounded decode stops, refused
+      (p) => p.fill(0xff, 4), // garbage after the size
+    ]);
+  });
+
+  it('adaptive levels: brotli climbs while the link, not the CPU, limits; stays at quality 1 when CPU-bound', () => {
+    const MB = 1e6;
+    // Per-level figures like the desktop OS image's (MB/s of one job, ratio): q1 170/0.37, q2 117/0.33, q4 50/0.32.
+    const fig: Record<number, [number, number]> = { 1: [170, 0.37], 2: [117, 0.33], 4: [50, 0.32] };
+    const run = (linkRate: number): string[] => {
+      const policy = new CompressionPolicy({ parallelism: 2 });
+      const picks: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        const c = policy.pickCoding(0.4, ['brotli']);
+        assert.ok(c && c.codec === 'brotli' && CODEC_LEVELS.brotli.includes(c.level));
+        picks.push(`q${c.level}`);
+        const [rate, ratio] = fig[c.level]!;
+        policy.record(4 * MiB, ratio * 4 * MiB, (4 * MiB) / (rate * MB) * 1000, 'brotli', c.level);
+        if (i === 0) {
+          policy.linkRate = linkRate;
+          policy.linkLimited = true;
+        }
+      }
+      return picks;
+    };
+    const slow = run(24 * MB); // 200 Mbit/s: q1 would deliver 65 MB/s, q2 73, q4 75 but only 100 by CPU
+    assert.equal(slow[0], 'q1', 'the fastest level while the link is unknown');
+    assert.ok(slow.includes('q2') && slow.includes('q4'), `climbed: ${slow.join(' ')}`);
+    assert.equal(slow.at(-1), 'q4', 'the highest throughput wins: q4 (75 MB/s) over q2 (73)');
+    const fast = run(119 * MB); // 1 Gbit/s: q1's 340 MB/s by CPU is below 1.5 × 119 / 0.37: no climb
+    assert.equal(fast.filter((q) => q !== 'q1').length, 1, `only the one exploration of q2 in 40: ${fast.join(' ')}`);
+    assert.equal(fast.at(-1), 'q1');
+  });
+
+  it('adaptive: brotli beats deflate on a slow link, LZ4 keeps a CPU-bound fast one', () => {
+    const all = ['lz4', 'brotli', 'deflate'] as const;
+    const MB = 1e6;
+    const fig = { lz4: [200, 0.48], brotli: [170, 0.37], deflate: [79, 0.38] } as const;
+    const run = (linkRate: number, limited: boolean): Set<string> => {
+      const policy = new CompressionPolicy({ parallelism: 2 });
+      const picks = new Set<string>();
+      for (let i = 0; i < 24; i++) {
+        const c = policy.pickCoding(0.4, all);
+        assert.ok(c);
+        if (i >= 8) picks.add(c.codec);
+        const [rate, ratio] = fig[c.codec];
+        policy.record(4 * MiB, ratio * 4 * MiB, (4 * MiB) / (rate * MB) * 1000, c.codec, c.level);
+        policy.linkRate = linkRate;
+        policy.linkLimited = limited;
+      }
+      return picks;
+    };
+    assert.deepEqual(run(24 * MB, true), new Set(['brotli']), '200 Mbit/s');
+    assert.deepEqual(run(119 * MB, false), new Set(['lz4']), '1 Gbit/s, CPU-bound: the link never filled');
+  });
+
+  it('adaptive: a dearer codec must promise SWITCH_GAIN more than a cheaper one', () => {
+    const MB = 1e6;
+    const fig = { lz4: [200, 0.48], brotli: [140, 0.37], deflate: [79, 0.38] } as const;
+    const run = (linkRate: number): Set<string> => {
+      const policy = new CompressionPolicy({ parallelism: 2 });
+      const picks = new Set<string>();
+      for (let i = 0; i < 24; i++) {
+        const c = policy.pickCoding(0.4, ['lz4', 'brotli']);
+        assert.ok(c);
+        if (i >= 4) picks.add(`${c.codec}:${c.level}`);
+        const [rate, ratio] = fig[c.codec];
+        policy.record(4 * MiB, ratio * 4 * MiB, (4 * MiB) / (rate * MB) * 1000, c.codec, c.level);
+        policy.linkRate = linkRate;
+        policy.linkLimited = true;
+      }
+      return picks;
+    };
+    // 1 Gbit/s: brotli 1 min(280, 119 / 0.37 = 321) is only 1.13 × LZ4's min(400, 119 / 0.48 = 248).
+    assert.deepEqual(run(119 * MB), new Set(['lz4:0']));
+    // 200 Mbit/s: min(280, 65) is 1.3 × min(400, 50); q2 and q4 are not measured here (their figures would be q1's).
+    assert.ok(run(24 * MB).has('brotli:1'));
+    assert.ok(!run(24 * MB).has('lz4:0'));
   });
 
   it('isAllZero', () => {
@@ -371,12 +469,75 @@ describe('decodeChunk (fuzz)', () => {
     assert.ok(d.kind === 'data' && d.data.equals(Buffer.alloc(MAX, 7)));
   });
 
+  it('BROTLI payloads (fuzz): never more than maxChunk or other than announced; errors only as ChunkDecodeError', async () => {
+    const plain = (n: number): Buffer => {
+      const b = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) b[i] = (i * 7) % 13 === 0 ? i & 0xff : 0x41 + (i % 5);
+      return b;
+    };
+    const blocks = new Map<number, Buffer>();
+    const block = async (n: number): Promise<Buffer> => blocks.get(n) ?? blocks.set(n, await brotliChunk(plain(n), 1 + (n % 4))).get(n)!;
+    const sizes = [0, 1, 100, 4096, MAX - 1, MAX, MAX + 1, 2 * MAX, 4 * MAX];
+    for (const n of sizes) await block(n);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.constant(FrameFlags.BROTLI), fc.constant(FrameFlags.BROTLI | FrameFlags.LZ4), fc.integer({ min: 0, max: 0xffff })),
+        fc.oneof(
+          // real streams with the size announced right, wrong, bytes damaged, or truncated
+          fc.tuple(fc.constantFrom(...sizes), fc.integer({ min: 0, max: 4 }), fc.nat(), fc.nat()).map(([n, how, at, v]) => {
+            const b = Buffer.from(blocks.get(n)!);
+            if (how === 1) b.writeUInt32LE(v % (4 * MAX), 0);
+            else if (how === 2 && b.length > 4) b[4 + (at % (b.length - 4))] = v & 0xff;
+            else if (how === 3) return b.subarray(0, at % (b.length + 1));
+            return b;
+          }),
+          fc.tuple(fc.nat(), fc.uint8Array({ maxLength: 300 })).map(([n, a]) => Buffer.concat([(() => {
+            const h = Buffer.alloc(4);
+            h.writeUInt32LE(n >>> 0, 0);
+            return h;
+          })(), Buffer.from(a)])),
+        ),
+        async (flags, payload) => {
+          try {
+            const d = await decodeChunk(flags, payload, MAX);
+            const len = d.kind === 'data' ? d.data.length : d.length;
+            assert.ok(len <= MAX);
+            // (A damaged stream may still decode to other bytes of the announced length: brotli has
+            // no checksum; the frame's SHA-256 and the disk digest are what catch that.)
+            if (d.kind === 'data' && (flags & CHUNK_FLAGS) === FrameFlags.BROTLI) assert.equal(d.data.length, payload.readUInt32LE(0));
+          } catch (err) {
+            assert.ok(err instanceof ChunkDecodeError, String(err));
+          }
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('refuses a brotli bomb: an announced size above maxChunk before decoding, a stream longer than announced while decoding', async () => {
+    const big = await brotliChunk(Buffer.alloc(64 * MAX)); // a few hundred bytes that expand to 64 × maxChunk
+    assert.ok(big.length < 1000);
+    await assert.rejects(decodeChunk(FrameFlags.BROTLI, big, MAX), ChunkDecodeError);
+    const lying = Buffer.from(big);
+    lying.writeUInt32LE(MAX, 0); // claims to fit, holds 64 × MAX
+    await assert.rejects(decodeChunk(FrameFlags.BROTLI, lying, MAX), ChunkDecodeError);
+    const zero = Buffer.from(big);
+    zero.writeUInt32LE(0, 0);
+    await assert.rejects(decodeChunk(FrameFlags.BROTLI, zero, MAX), ChunkDecodeError);
+    await assert.rejects(decodeChunk(FrameFlags.BROTLI | FrameFlags.DEFLATE, big, MAX), ChunkDecodeError);
+    for (const q of CODEC_LEVELS.brotli) {
+      const ok = await brotliChunk(Buffer.alloc(MAX, 7), q);
+      const d = await decodeChunk(FrameFlags.BROTLI, ok, MAX);
+      assert.ok(d.kind === 'data' && d.data.equals(Buffer.alloc(MAX, 7)), `quality ${q}`);
+    }
+  });
+
   it('arbitrary DATA frames with the new flags survive the frame decoder split anywhere', () => {
     fc.assert(
       fc.property(
         fc.array(
           fc.record({
-            flags: fc.constantFrom(FrameFlags.ZERO, FrameFlags.DEFLATE, FrameFlags.LZ4, FrameFlags.DEDUP, FrameFlags.ZERO | FrameFlags.DEDUP, 0xffff),
+            flags: fc.constantFrom(FrameFlags.ZERO, FrameFlags.DEFLATE, FrameFlags.LZ4, FrameFlags.BROTLI, FrameFlags.DEDUP, FrameFlags.ZERO | FrameFlags.DEDUP, 0xffff),
             offset: fc.maxSafeNat(),
             payload: fc.uint8Array({ maxLength: 100 }).map((a) => Buffer.from(a)),
           }),

@@ -1,5 +1,5 @@
 import { FrameFlags, FrameType, HEADER_SIZE, parseJsonPayload } from '../frames/frame';
-import { Codec, CompressionPolicy, deflateChunk, lz4Chunk, SentChunks, u32 } from './chunk-codec';
+import { Codec, CODECS, CompressionPolicy, encodeChunk, SentChunks, u32 } from './chunk-codec';
 import type { RateLimiter } from './rate-limit';
 import { ChunkSlab } from './chunk-slab';
 import { ChunkWorkers } from './chunk-workers';
@@ -34,13 +34,13 @@ export interface SendDiskOptions {
    */
   startOffset?: number;
   /**
-   * Encodings the receiver accepted in its HELLO reply (`zero`, `deflate`, `lz4`, `dedup`); none by
+   * Encodings the receiver accepted in its HELLO reply (`zero`, `deflate`, `lz4`, `brotli`, `dedup`); none by
    * default. See chunk-codec.ts.
    */
   features?: string[];
   /** What the receiver has indexed, shared by the disks of one job (feature `dedup`). */
   sentChunks?: SentChunks;
-  /** Adaptive compression policy (features `lz4`, `deflate`); a fresh one per disk by default. */
+  /** Adaptive compression policy (features `lz4`, `brotli`, `deflate`); a fresh one per disk by default. */
   compression?: CompressionPolicy;
   /** Bandwidth cap (wire bytes) of this migration, chained to the link's. */
   limiter?: RateLimiter;
@@ -78,6 +78,9 @@ export interface SendStats {
   /** Logical bytes sent LZ4-compressed, and their size on the wire. */
   lz4Bytes: number;
   lz4Wire: number;
+  /** Logical bytes sent brotli-compressed, and their size on the wire. */
+  brotliBytes: number;
+  brotliWire: number;
   resentBytes: number;
   /** Delta: logical bytes left as they were on the receiver (KEEP frames). */
   keptBytes: number;
@@ -93,9 +96,10 @@ interface Prepared {
 }
 
 /** How each compressor shows on the wire and in SendStats. */
-const CODEC_FRAMES: Record<Codec, { flag: number; bytes: 'deflatedBytes' | 'lz4Bytes'; wire: 'deflatedWire' | 'lz4Wire' }> = {
+const CODEC_FRAMES: Record<Codec, { flag: number; bytes: 'deflatedBytes' | 'lz4Bytes' | 'brotliBytes'; wire: 'deflatedWire' | 'lz4Wire' | 'brotliWire' }> = {
   deflate: { flag: FrameFlags.DEFLATE, bytes: 'deflatedBytes', wire: 'deflatedWire' },
   lz4: { flag: FrameFlags.LZ4, bytes: 'lz4Bytes', wire: 'lz4Wire' },
+  brotli: { flag: FrameFlags.BROTLI, bytes: 'brotliBytes', wire: 'brotliWire' },
 };
 
 export class DiskHashMismatchError extends Error {
@@ -156,7 +160,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   const ready = new Map<number, Prepared>(); // read and prepared, not yet sent
   const policy = opts.compression ?? new CompressionPolicy();
   const sentChunks = features.has('dedup') ? (opts.sentChunks ?? new SentChunks()) : undefined;
-  const stats: SendStats = { bytesRead: 0, bytesSent: 0, wireBytes: 0, zeroBytes: 0, dedupBytes: 0, deflatedBytes: 0, deflatedWire: 0, lz4Bytes: 0, lz4Wire: 0, resentBytes: 0, keptBytes: 0 };
+  const stats: SendStats = { bytesRead: 0, bytesSent: 0, wireBytes: 0, zeroBytes: 0, dedupBytes: 0, deflatedBytes: 0, deflatedWire: 0, lz4Bytes: 0, lz4Wire: 0, brotliBytes: 0, brotliWire: 0, resentBytes: 0, keptBytes: 0 };
   const wireStart = performance.now();
   let blockedRate = 0;
   let win = { start: wireStart, bytes: 0, waited: 0 };
@@ -168,7 +172,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   const workers = ChunkWorkers.shared;
   const slab = ChunkSlab.shared;
   const level = policy.opts.level ?? 1;
-  const codecs: Codec[] = (['lz4', 'deflate'] as const).filter((c) => features.has(c));
+  const codecs: Codec[] = CODECS.filter((c) => features.has(c));
   const prepare = async (index: number, raw: Buffer): Promise<Prepared> => {
     stats.bytesRead += raw.length;
     const sending = index >= prefixCount && !chunkAt(index).keep;
@@ -177,11 +181,11 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
     const buf = f.buf;
     if (f.zero) return { buf, zero: true };
     let compressed: Prepared['compressed'];
-    const codec = probe ? policy.pick(f.sampleRatio, codecs) : undefined;
-    if (codec) {
+    const coding = probe ? policy.pickCoding(f.sampleRatio, codecs) : undefined;
+    if (coding) {
       const t0 = performance.now();
-      const out = codec === 'lz4' ? await lz4Chunk(buf) : await deflateChunk(buf, level);
-      if (policy.record(buf.length, out.length, performance.now() - t0, codec)) compressed = { codec, payload: out };
+      const out = await encodeChunk(coding, buf);
+      if (policy.record(buf.length, out.length, performance.now() - t0, coding.codec, coding.level)) compressed = { codec: coding.codec, payload: out };
     }
     return { buf, hash: f.sha256, zero: false, compressed };
   };

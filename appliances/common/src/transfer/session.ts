@@ -17,7 +17,7 @@ export interface DiskHello {
   size: number;
   /**
    * Optional capabilities of the sender (added after protocol 1 shipped; absent = none):
-   * `resume` — it can start at the HELLO reply's `resumeFrom`; `zero`, `deflate`, `lz4`, `dedup` —
+   * `resume` — it can start at the HELLO reply's `resumeFrom`; `zero`, `deflate`, `lz4`, `brotli`, `dedup` —
    * DATA encodings (chunk-codec.ts) it may use if the receiver accepts them.
    */
   features?: string[];
@@ -36,13 +36,13 @@ export interface DiskHelloReply {
 }
 
 /** Sender capabilities this engine implements. */
-export const SENDER_FEATURES = ['resume', 'zero', 'deflate', 'lz4', 'dedup', 'keep'];
+export const SENDER_FEATURES = ['resume', 'zero', 'deflate', 'lz4', 'brotli', 'dedup', 'keep'];
 
 /**
  * Receiver capabilities this engine implements (a StagingSink receiver); `keep` (deltas) only
  * where the receiver holds the previous version of the disk.
  */
-export const RECEIVER_FEATURES = ['resume', 'zero', 'deflate', 'lz4', 'dedup'];
+export const RECEIVER_FEATURES = ['resume', 'zero', 'deflate', 'lz4', 'brotli', 'dedup'];
 
 /** Client side: HELLO → wait for the HELLO reply (or an ERROR explaining the refusal). */
 export async function helloAsSender(socket: Duplex, hello: Omit<DiskHello, 'protocol'>, timeoutMs = 15_000): Promise<FrameChannel> {
