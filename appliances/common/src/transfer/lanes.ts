@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import type { FrameChannel } from './channel';
+
+/**
+ * Several lanes (mTLS connections) per disk, feature `lanes` (README "Lanes").
+ *
+ * Sender: lane 0 is the disk's session (HELLO, resume, DISK_DONE); lanes 1… are extra
+ * connections whose HELLO names the job, the disk, the lane number and the session token of
+ * the lane-0 reply. DATA frames go to the least loaded lane; a lane that dies hands its
+ * unacknowledged chunks to the others (lane 0 dying ends the attempt, which then resumes at
+ * the receiver's durable prefix, as with one lane).
+ *
+ * How many lanes: `LaneController`. Start with one; try one more only while the disk is
+ * network-bound (it waited for the socket or for ACKs, not for the rate cap and not for its
+ * source or CPU); keep it only if the rate of the whole link (all disks sharing `LaneLink`)
+ * rose by `gain` in the window after a warm-up window; else drop it again and wait longer
+ * before the next try (so a lane that only takes bandwidth from a sibling disk is not kept).
+ */
+
+/** The feature name in HELLO `features`. */
+export const LANES_FEATURE = 'lanes';
+
+/** Bytes on the wire of every sender sharing one link, and one lane trial at a time on it. */
+export class LaneLink {
+  wireBytes = 0;
+  private trial: object | undefined;
+
+  tryLock(owner: object): boolean {
+    if (this.trial && this.trial !== owner) return false;
+    this.trial = owner;
+    return true;
+  }
+
+  unlock(owner: object): void {
+    if (this.trial === owner) this.trial = undefined;
+  }
+}
+
+/** One measurement window of a sender: where its time went and what went on the wire. */
+export interface LaneSample {
+  ms: number;
+  /** Wire bytes of the whole link (LaneLink) in this window. */
+  linkBytes: number;
+  /** Waiting for the rate limiter (cap, or the fair share of it). */
+  capMs: number;
+  /** Waiting for the source (reads, chunk hashing/compression). */
+  sourceMs: number;
+  /** Waiting for the network: every lane's socket backpressured, or the window full of unacknowledged chunks. */
+  networkMs: number;
+}
+
+export interface LaneControllerOptions {
+  /** Upper bound of lanes (HDM_MAX_LANES). */
+  max: number;
+  /** A fixed count (HDM_LANES): no adaptation. */
+  fixed?: number;
+  /** Relative rise of the link's rate a new lane must bring to be kept. Default 1.1. */
+  gain?: number;
+  link?: LaneLink;
+}
+
+export type LaneDecision = 'add' | 'remove' | undefined;
+
+/** The adaptation rule (pure: fed one LaneSample per window, says add / remove / nothing). */
+export class LaneController {
+  lanes = 1;
+  readonly max: number;
+  readonly fixed: number | undefined;
+  private readonly gain: number;
+  private readonly link: LaneLink;
+  private state: 'steady' | 'warmup' | 'trial' = 'steady';
+  private baseline = 0;
+  private holdoff = 0;
+  private backoff = 2;
+
+  constructor(opts: LaneControllerOptions) {
+    this.fixed = opts.fixed && opts.fixed > 0 ? Math.min(opts.fixed, 64) : undefined;
+    this.max = this.fixed ?? Math.max(1, opts.max);
+    this.gain = opts.gain ?? 1.1;
+    this.link = opts.link ?? new LaneLink();
+    if (this.fixed) this.lanes = this.fixed;
+  }
+
+  /** Network-bound: mostly waiting for the network, hardly for the cap or the source. */
+  static networkBound(s: LaneSample): boolean {
+    return s.capMs < 0.2 * s.ms && s.sourceMs < 0.2 * s.ms && s.networkMs >= 0.5 * s.ms;
+  }
+
+  decide(s: LaneSample): LaneDecision {
+    if (this.fixed || s.ms <= 0) return undefined;
+    const rate = s.linkBytes / s.ms;
+    if (this.state === 'warmup') {
+      // The new connection's handshake and slow start: not a fair window to judge it by.
+      this.state = 'trial';
+      return undefined;
+    }
+    if (this.state === 'trial') {
+      this.state = 'steady';
+      this.link.unlock(this);
+      if (rate >= this.baseline * this.gain) {
+        this.backoff = 2;
+        this.holdoff = 1;
+        return undefined;
+      }
+      this.lanes--;
+      this.holdoff = this.backoff;
+      this.backoff = Math.min(this.backoff * 2, 64);
+      return 'remove';
+    }
+    if (this.holdoff > 0) {
+      this.holdoff--;
+      return undefined;
+    }
+    if (this.lanes >= this.max || !LaneController.networkBound(s) || !this.link.tryLock(this)) return undefined;
+    this.baseline = rate;
+    this.state = 'warmup';
+    this.lanes++;
+    return 'add';
+  }
+
+  /** The lane asked for could not be opened (or died): back to steady, try again later. */
+  failed(): void {
+    if (this.fixed) return;
+    if (this.state !== 'steady') {
+      this.state = 'steady';
+      this.link.unlock(this);
+    }
+    this.lanes = Math.max(1, this.lanes - 1);
+    this.holdoff = this.backoff;
+    this.backoff = Math.min(this.backoff * 2, 64);
+  }
+
+  dispose(): void {
+    this.link.unlock(this);
+  }
+}
+
+/**
+ * Receiver side: the handle through which extra lanes of one disk join its reception
+ * (receiveDisk attaches to it). `session` goes out in the lane-0 HELLO reply; a lane HELLO
+ * must present it, so a lane of an older attempt never joins a newer reception.
+ */
+export class LaneJoin {
+  readonly session = randomBytes(16).toString('hex');
+  private adder: ((channel: FrameChannel, lane: number) => Promise<void>) | undefined;
+
+  constructor(readonly stream: number, readonly size: number) {}
+
+  attach(adder: (channel: FrameChannel, lane: number) => Promise<void>): void {
+    this.adder = adder;
+  }
+
+  detach(): void {
+    this.adder = undefined;
+  }
+
+  /** Joins a lane; resolves when the lane ended (CLOSE, failure or the disk's end); undefined when the reception is gone. */
+  join(channel: FrameChannel, lane: number): Promise<void> | undefined {
+    return this.adder?.(channel, lane);
+  }
+}
