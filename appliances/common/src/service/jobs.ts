@@ -17,6 +17,8 @@ export interface DiskStatus {
   wireBytes?: number;
   rateBytesPerSec?: number;
   etaSeconds?: number;
+  /** prem-manager: connections (lanes) carrying the disk now; once done, the most it used at once. */
+  lanes?: number;
 }
 
 /** A job as reported by the control APIs (progress fields follow the one Progress shape). */
