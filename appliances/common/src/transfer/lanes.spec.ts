@@ -212,7 +212,6 @@ describe('LaneController (the adaptation rule)', () => {
     assert.equal(c.decide(netBound(120)), undefined); // warm-up window
     assert.equal(c.decide(netBound(180)), undefined); // +80 %: kept
     assert.equal(c.lanes, 2);
-    assert.equal(c.decide(netBound(180)), undefined); // hold one window
     assert.equal(c.decide(netBound(180)), 'add');
     c.decide(netBound(180));
     assert.equal(c.decide(netBound(185)), 'remove'); // +3 %: not worth a lane

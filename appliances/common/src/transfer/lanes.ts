@@ -98,8 +98,7 @@ export class LaneController {
       this.state = 'steady';
       this.link.unlock(this);
       if (rate >= this.baseline * this.gain) {
-        this.backoff = 2;
-        this.holdoff = 1;
+        this.backoff = 2; // it helped: the next lane may be tried at once
         return undefined;
       }
       this.lanes--;
