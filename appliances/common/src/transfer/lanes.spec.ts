@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import fc from 'fast-check';
 import { memoryLogger } from '../log/logger';
+import { loopbackPair } from '../testing/loopback';
 import { FrameChannel } from './channel';
 import { ChunkIndex } from './chunk-codec';
 import { diskDigestOf } from './disk-digest';
@@ -51,17 +52,8 @@ interface LaneLineOptions {
 
 /** A TCP pair on loopback through a relay that can delay (reorders across lanes) and cut it. */
 async function laneLine(o: LaneLineOptions = {}): Promise<{ a: net.Socket; b: net.Socket; close: () => void }> {
-  const pair = async (): Promise<[net.Socket, net.Socket]> => {
-    const server = net.createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-    const c = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-    const s = await accepted;
-    server.close();
-    return [c, s];
-  };
-  const [a, inner] = await pair();
-  const [out, b] = await pair();
+  const { a, b: inner } = await loopbackPair();
+  const { a: out, b } = await loopbackPair();
   const all = [a, inner, out, b];
   for (const s of all) s.on('error', () => undefined);
   const close = (): void => all.forEach((s) => s.destroy());
@@ -205,14 +197,19 @@ describe('lanes: one disk over several connections', () => {
 
 describe('LaneController (the adaptation rule)', () => {
   const netBound = (linkBytes: number): LaneSample => ({ ms: 1000, linkBytes, capMs: 0, sourceMs: 0, networkMs: 900 });
+  /** A controller past its first window (which only starts the clock). */
+  const started = (opts: ConstructorParameters<typeof LaneController>[0]): LaneController => {
+    const c = new LaneController(opts);
+    assert.equal(c.decide(netBound(1)), undefined);
+    return c;
+  };
 
   it('adds a lane while network-bound and keeps it only if the link rate rose', () => {
-    const c = new LaneController({ max: 4 });
+    const c = started({ max: 4 });
     assert.equal(c.decide(netBound(100)), 'add');
     assert.equal(c.decide(netBound(120)), undefined); // warm-up window
-    assert.equal(c.decide(netBound(180)), undefined); // +80 %: kept
-    assert.equal(c.lanes, 2);
-    assert.equal(c.decide(netBound(180)), 'add');
+    assert.equal(c.decide(netBound(180)), 'add'); // +80 %: kept, and the next one is tried at once
+    assert.equal(c.lanes, 3);
     c.decide(netBound(180));
     assert.equal(c.decide(netBound(185)), 'remove'); // +3 %: not worth a lane
     assert.equal(c.lanes, 2);
@@ -223,21 +220,27 @@ describe('LaneController (the adaptation rule)', () => {
   });
 
   it('never adds when the rate cap, the source or nothing at all is the limit, nor above max', () => {
-    const c = new LaneController({ max: 4 });
+    const c = started({ max: 4 });
     assert.equal(c.decide({ ms: 1000, linkBytes: 1, capMs: 600, sourceMs: 0, networkMs: 300 }), undefined);
     assert.equal(c.decide({ ms: 1000, linkBytes: 1, capMs: 0, sourceMs: 700, networkMs: 200 }), undefined);
     assert.equal(c.decide({ ms: 1000, linkBytes: 1, capMs: 0, sourceMs: 0, networkMs: 100 }), undefined);
-    const one = new LaneController({ max: 1 });
+    const one = started({ max: 1 });
     assert.equal(one.decide(netBound(1)), undefined);
+    const two = started({ max: 2 });
+    assert.equal(two.decide(netBound(100)), 'add');
+    two.decide(netBound(200));
+    assert.equal(two.decide(netBound(200)), undefined); // kept, and at max
+    assert.equal(two.lanes, 2);
     const fixed = new LaneController({ max: 4, fixed: 3 });
     assert.equal(fixed.lanes, 3);
+    assert.equal(fixed.decide(netBound(1)), undefined);
     assert.equal(fixed.decide(netBound(1)), undefined);
   });
 
   it('runs one trial at a time per link, judged on the whole link', () => {
     const link = new LaneLink();
-    const a = new LaneController({ max: 4, link });
-    const b = new LaneController({ max: 4, link });
+    const a = started({ max: 4, link });
+    const b = started({ max: 4, link });
     assert.equal(a.decide(netBound(100)), 'add');
     assert.equal(b.decide(netBound(100)), undefined); // a's trial holds the link
     a.decide(netBound(100));

@@ -20,9 +20,13 @@ import type { FrameChannel } from './channel';
 /** The feature name in HELLO `features`. */
 export const LANES_FEATURE = 'lanes';
 
-/** Bytes on the wire of every sender sharing one link, and one lane trial at a time on it. */
+/**
+ * What every sender on one link got through, and one lane trial at a time on it. Counted when
+ * the receiver ACKs (wire bytes of the frame): bytes merely handed to a new lane's socket
+ * buffers would look like a gain that the link never carried.
+ */
 export class LaneLink {
-  wireBytes = 0;
+  deliveredBytes = 0;
   private trial: object | undefined;
 
   tryLock(owner: object): boolean {
@@ -39,7 +43,7 @@ export class LaneLink {
 /** One measurement window of a sender: where its time went and what went on the wire. */
 export interface LaneSample {
   ms: number;
-  /** Wire bytes of the whole link (LaneLink) in this window. */
+  /** Wire bytes the receiver acknowledged on the whole link (LaneLink) in this window. */
   linkBytes: number;
   /** Waiting for the rate limiter (cap, or the fair share of it). */
   capMs: number;
@@ -68,7 +72,7 @@ export class LaneController {
   readonly fixed: number | undefined;
   private readonly gain: number;
   private readonly link: LaneLink;
-  private state: 'steady' | 'warmup' | 'trial' = 'steady';
+  private state: 'start' | 'steady' | 'warmup' | 'trial' = 'start';
   private baseline = 0;
   private holdoff = 0;
   private backoff = 2;
@@ -89,6 +93,11 @@ export class LaneController {
   decide(s: LaneSample): LaneDecision {
     if (this.fixed || s.ms <= 0) return undefined;
     const rate = s.linkBytes / s.ms;
+    if (this.state === 'start') {
+      // The first window holds the handshake and the first chunks: no baseline to judge by.
+      this.state = 'steady';
+      return undefined;
+    }
     if (this.state === 'warmup') {
       // The new connection's handshake and slow start: not a fair window to judge it by.
       this.state = 'trial';
@@ -96,11 +105,14 @@ export class LaneController {
     }
     if (this.state === 'trial') {
       this.state = 'steady';
-      this.link.unlock(this);
       if (rate >= this.baseline * this.gain) {
-        this.backoff = 2; // it helped: the next lane may be tried at once
+        // It helped: this window is the baseline of the next lane's trial, tried at once.
+        this.backoff = 2;
+        if (this.lanes < this.max && LaneController.networkBound(s)) return this.grow(rate);
+        this.link.unlock(this);
         return undefined;
       }
+      this.link.unlock(this);
       this.lanes--;
       this.holdoff = this.backoff;
       this.backoff = Math.min(this.backoff * 2, 64);
@@ -111,7 +123,11 @@ export class LaneController {
       return undefined;
     }
     if (this.lanes >= this.max || !LaneController.networkBound(s) || !this.link.tryLock(this)) return undefined;
-    this.baseline = rate;
+    return this.grow(rate);
+  }
+
+  private grow(baseline: number): LaneDecision {
+    this.baseline = baseline;
     this.state = 'warmup';
     this.lanes++;
     return 'add';
@@ -120,7 +136,7 @@ export class LaneController {
   /** The lane asked for could not be opened (or died): back to steady, try again later. */
   failed(): void {
     if (this.fixed) return;
-    if (this.state !== 'steady') {
+    if (this.state === 'warmup' || this.state === 'trial') {
       this.state = 'steady';
       this.link.unlock(this);
     }

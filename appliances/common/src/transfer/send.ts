@@ -278,7 +278,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   const doneReply = new Promise<Frame>((r) => (resolveDone = r));
   const idleMs = (): number => opts.idleTimeoutMs ?? (doneSent ? 120_000 : 60_000);
   const liveLanes = (): Lane[] => lanes.filter((l) => !l.dead && !l.closing);
-  const laneMeter = { start: wireStart, link: 0, capMs: 0, sourceMs: 0, networkMs: 0 };
+  const laneMeter = { start: wireStart, link: laneLink.deliveredBytes, capMs: 0, sourceMs: 0, networkMs: 0 };
 
   const addLane = (ch: FrameChannel, id: number): void => {
     const lane: Lane = { id, channel: ch, sending: 0, inflight: 0, closing: false, dead: false };
@@ -349,7 +349,6 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
       return;
     }
     stats.wireBytes += n;
-    laneLink.wireBytes += n;
     if (resent) stats.resentBytes += c.buf.length;
     c.lane = lane;
     lane.inflight++;
@@ -386,12 +385,12 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
     if (!lanesOn || now - laneMeter.start < 1000) return;
     const decision = control.decide({
       ms: now - laneMeter.start,
-      linkBytes: laneLink.wireBytes - laneMeter.link,
+      linkBytes: laneLink.deliveredBytes - laneMeter.link,
       capMs: laneMeter.capMs,
       sourceMs: laneMeter.sourceMs,
       networkMs: laneMeter.networkMs,
     });
-    Object.assign(laneMeter, { start: now, link: laneLink.wireBytes, capMs: 0, sourceMs: 0, networkMs: 0 });
+    Object.assign(laneMeter, { start: now, link: laneLink.deliveredBytes, capMs: 0, sourceMs: 0, networkMs: 0 });
     if (decision === 'add') openLane();
     if (decision === 'remove') {
       const last = liveLanes().filter((l) => l.id > 0).pop();
@@ -539,6 +538,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
       if (c.lane) c.lane.inflight--;
       else resendQueue.splice(resendQueue.indexOf(c), 1);
       slab.give(c.buf); // ACKed: written on the other side, never resent
+      laneLink.deliveredBytes += HEADER_SIZE + c.frame.payload.length;
       if (c.indexOnAck && c.hash) sentChunks?.add(c.hash);
       acked++;
       meter.add(c.buf.length);
