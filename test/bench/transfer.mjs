@@ -1,5 +1,6 @@
-// Transfer benchmark (npm run bench -- transfer [--quick] [--size-mib N] [--links 1000,200,0,200+20]
-// [--datasets random,os-image,sparse,delta-1pct] [--tools hdm,rsync-ssh,scp,nc] [--verbose]).
+// Transfer benchmark (npm run bench -- transfer [--quick] [--size-mib N] [--links 1000,200,0,200+20,1000+100]
+// [--datasets random,os-image,sparse,delta-1pct] [--tools hdm,hdm-1lane,hdm-4lanes,rsync-ssh,scp,nc]
+// [--tcp-window-kib N] [--verbose]).
 //
 // On a lab network of its own (LabNetwork, name hdmbn, slot 8: namespaces hdmbn-prem / hdmbn-cloud
 // joined by a veth pair shaped with tc tbf; no vCenters), in the same run and on the same link:
@@ -9,9 +10,11 @@
 //   rsync-ssh  rsync -a --whole-file -e ssh   (our own sshd in the cloud namespace)
 //   scp        scp
 //   nc         raw netcat-openbsd
-// Links: 1 Gbit/s and 200 Mbit/s tbf, unshaped (0), and 200 Mbit/s + 20 ms RTT ("200+20"): a
-// user-space delay line (a Node TCP relay in the cloud namespace that holds every byte 10 ms in
-// each direction) in front of every tool's port alike (no netem in this kernel).
+//   hdm-1lane  hdm with one connection per disk (--max-lanes 1); hdm-Nlanes: N lanes (--lanes N);
+//              plain `hdm` adapts its lanes (default)
+// Links: MBIT tbf (0 = unshaped), MBIT+RTT adds a user-space delay line (a Node TCP relay in the
+// cloud namespace holding every byte RTT/2 in each direction, and at most a TCP window's worth
+// per connection: see startDelayLines) in front of every tool's port alike (no netem in this kernel).
 // Data sets: random (incompressible), os-image (ext4 twice the size of a debootstrap
 // --variant=minbase bookworm root, mkfs.ext4 -d, cached in .hdm-lab/bench/), sparse (mostly
 // empty: 1/64 of it random 1 MiB extents), delta-1pct (the random disk after rewriting 1 % as
