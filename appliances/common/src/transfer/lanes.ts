@@ -58,7 +58,7 @@ export interface LaneControllerOptions {
   max: number;
   /** A fixed count (HDM_LANES): no adaptation. */
   fixed?: number;
-  /** Relative rise of the link's rate a new lane must bring to be kept. Default 1.1. */
+  /** Relative rise of the link's rate a new lane must bring to be kept. Default 1.15. */
   gain?: number;
   link?: LaneLink;
 }
@@ -80,7 +80,7 @@ export class LaneController {
   constructor(opts: LaneControllerOptions) {
     this.fixed = opts.fixed && opts.fixed > 0 ? Math.min(opts.fixed, 64) : undefined;
     this.max = this.fixed ?? Math.max(1, opts.max);
-    this.gain = opts.gain ?? 1.1;
+    this.gain = opts.gain ?? 1.15;
     this.link = opts.link ?? new LaneLink();
     if (this.fixed) this.lanes = this.fixed;
   }
