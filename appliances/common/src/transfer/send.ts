@@ -329,7 +329,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
     resendQueue.sort((a, b) => a.offset - b.offset);
     lane.inflight = 0;
     opts.log?.warn({ stream, lane: lane.id, requeued: resendQueue.length, err: err.message }, 'lane lost; its chunks go out on the other lanes');
-    if (control.fixed) openLane();
+    if (control.fixed && nextLaneId < 4 * control.fixed) openLane(); // a replacement, but no endless churn
     else control.failed();
     poke();
   };
