@@ -206,17 +206,29 @@ describe('LaneController (the adaptation rule)', () => {
 
   it('adds a lane while network-bound and keeps it only if the link rate rose', () => {
     const c = started({ max: 4 });
-    assert.equal(c.decide(netBound(100)), 'add');
+    assert.equal(c.decide(netBound(100)), undefined); // one baseline window is not enough
+    assert.equal(c.decide(netBound(90)), 'add'); // baseline: the better of two windows (100)
     assert.equal(c.decide(netBound(120)), undefined); // warm-up window
-    assert.equal(c.decide(netBound(180)), 'add'); // +80 %: kept, and the next one is tried at once
+    assert.equal(c.decide(netBound(170)), undefined); // first trial window
+    assert.equal(c.decide(netBound(190)), 'add'); // +80 % over two windows: kept, the next one tried at once
     assert.equal(c.lanes, 3);
-    c.decide(netBound(180));
-    assert.equal(c.decide(netBound(185)), 'remove'); // +3 %: not worth a lane
+    c.decide(netBound(190));
+    c.decide(netBound(200));
+    assert.equal(c.decide(netBound(195)), 'remove'); // +4 % over the better baseline (190): not worth a lane
     assert.equal(c.lanes, 2);
-    // Backs off before trying again.
+    // Backs off (two windows) before trying again, on a fresh baseline.
     assert.equal(c.decide(netBound(180)), undefined);
     assert.equal(c.decide(netBound(180)), undefined);
     assert.equal(c.decide(netBound(180)), 'add');
+  });
+
+  it('a dip just before a trial does not pass for a gain', () => {
+    const c = started({ max: 4 });
+    c.decide(netBound(100));
+    assert.equal(c.decide(netBound(80)), 'add'); // a dipped window (a checkpoint's fsync, a BBR probe)
+    c.decide(netBound(100));
+    c.decide(netBound(100));
+    assert.equal(c.decide(netBound(105)), 'remove'); // judged against 100, not 80
   });
 
   it('never adds when the rate cap, the source or nothing at all is the limit, nor above max', () => {
@@ -227,7 +239,9 @@ describe('LaneController (the adaptation rule)', () => {
     const one = started({ max: 1 });
     assert.equal(one.decide(netBound(1)), undefined);
     const two = started({ max: 2 });
+    two.decide(netBound(100));
     assert.equal(two.decide(netBound(100)), 'add');
+    two.decide(netBound(200));
     two.decide(netBound(200));
     assert.equal(two.decide(netBound(200)), undefined); // kept, and at max
     assert.equal(two.lanes, 2);
@@ -241,9 +255,12 @@ describe('LaneController (the adaptation rule)', () => {
     const link = new LaneLink();
     const a = started({ max: 4, link });
     const b = started({ max: 4, link });
+    a.decide(netBound(100));
+    b.decide(netBound(100));
     assert.equal(a.decide(netBound(100)), 'add');
     assert.equal(b.decide(netBound(100)), undefined); // a's trial holds the link
     a.decide(netBound(100));
+    a.decide(netBound(101));
     // a's new lane only took bandwidth from b: the link's rate did not rise.
     assert.equal(a.decide(netBound(101)), 'remove');
     assert.equal(b.decide(netBound(100)), 'add');

@@ -13,7 +13,8 @@ import type { FrameChannel } from './channel';
  * How many lanes: `LaneController`. Start with one; try one more only while the disk is
  * network-bound (it waited for the socket or for ACKs, not for the rate cap and not for its
  * source or CPU); keep it only if the rate of the whole link (all disks sharing `LaneLink`)
- * rose by `gain` in the window after a warm-up window; else drop it again and wait longer
+ * over the two windows after a warm-up window beat the better of the two windows before by
+ * `gain`; else drop it again and wait longer
  * before the next try (so a lane that only takes bandwidth from a sibling disk is not kept).
  */
 
@@ -73,7 +74,10 @@ export class LaneController {
   private readonly gain: number;
   private readonly link: LaneLink;
   private state: 'start' | 'steady' | 'warmup' | 'trial' = 'start';
+  /** Link rates of the last (up to two) windows at the current lane count. */
+  private recent: number[] = [];
   private baseline = 0;
+  private trial = { windows: 0, bytes: 0, ms: 0 };
   private holdoff = 0;
   private backoff = 2;
 
@@ -90,6 +94,10 @@ export class LaneController {
     return s.capMs < 0.2 * s.ms && s.sourceMs < 0.2 * s.ms && s.networkMs >= 0.5 * s.ms;
   }
 
+  /**
+   * Rates swing by window (a checkpoint's fsync, BBR's periodic RTT probe): the baseline is the
+   * better of two windows and the trial spans two, so a dip before a trial does not pass for a gain.
+   */
   decide(s: LaneSample): LaneDecision {
     if (this.fixed || s.ms <= 0) return undefined;
     const rate = s.linkBytes / s.ms;
@@ -101,33 +109,42 @@ export class LaneController {
     if (this.state === 'warmup') {
       // The new connection's handshake and slow start: not a fair window to judge it by.
       this.state = 'trial';
+      this.trial = { windows: 0, bytes: 0, ms: 0 };
+      this.recent = [];
       return undefined;
     }
     if (this.state === 'trial') {
+      this.trial.windows++;
+      this.trial.bytes += s.linkBytes;
+      this.trial.ms += s.ms;
+      this.recent.push(rate);
+      if (this.trial.windows < 2) return undefined;
       this.state = 'steady';
-      if (rate >= this.baseline * this.gain) {
-        // It helped: this window is the baseline of the next lane's trial, tried at once.
+      if (this.trial.bytes / this.trial.ms >= this.baseline * this.gain) {
+        // It helped: its two windows are the baseline of the next lane's trial, tried at once.
         this.backoff = 2;
-        if (this.lanes < this.max && LaneController.networkBound(s)) return this.grow(rate);
+        if (this.lanes < this.max && LaneController.networkBound(s)) return this.grow();
         this.link.unlock(this);
         return undefined;
       }
       this.link.unlock(this);
       this.lanes--;
+      this.recent = [];
       this.holdoff = this.backoff;
       this.backoff = Math.min(this.backoff * 2, 64);
       return 'remove';
     }
+    this.recent = [...this.recent, rate].slice(-2);
     if (this.holdoff > 0) {
       this.holdoff--;
       return undefined;
     }
-    if (this.lanes >= this.max || !LaneController.networkBound(s) || !this.link.tryLock(this)) return undefined;
-    return this.grow(rate);
+    if (this.recent.length < 2 || this.lanes >= this.max || !LaneController.networkBound(s) || !this.link.tryLock(this)) return undefined;
+    return this.grow();
   }
 
-  private grow(baseline: number): LaneDecision {
-    this.baseline = baseline;
+  private grow(): LaneDecision {
+    this.baseline = Math.max(...this.recent);
     this.state = 'warmup';
     this.lanes++;
     return 'add';
@@ -140,6 +157,7 @@ export class LaneController {
       this.state = 'steady';
       this.link.unlock(this);
     }
+    this.recent = [];
     this.lanes = Math.max(1, this.lanes - 1);
     this.holdoff = this.backoff;
     this.backoff = Math.min(this.backoff * 2, 64);

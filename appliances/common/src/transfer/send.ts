@@ -271,6 +271,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   const resendQueue: InFlight[] = []; // chunks of a lane that died, by offset
   const lanesEnd = new AbortController(); // stops lane openings still under way when the disk ends
   let nextLaneId = 1;
+  let opening = 0; // lanes being opened
   let finished = false; // every chunk acknowledged
   let doneSent = false;
   stats.lanes = 1;
@@ -289,13 +290,16 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   };
   const openLane = (): void => {
     const id = nextLaneId++;
+    opening++;
     opts.openLane!(id, lanesEnd.signal).then(
       (ch) => {
+        opening--;
         if (failure || finished) return ch.destroy();
         opts.log?.info({ stream, lane: id, lanes: liveLanes().length + 1 }, 'lane opened');
         addLane(ch, id);
       },
       (err: Error) => {
+        opening--;
         if (failure || finished) return;
         opts.log?.warn({ stream, lane: id, err: err.message }, 'could not open a lane');
         control.failed();
@@ -489,10 +493,11 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
           stats[c.bytes] += buf.length;
           stats[c.wire] += payload.length;
         }
-        // One lane delivers in order, so a later chunk may refer to this one at once; across
-        // lanes the reference must wait until the receiver wrote (ACKed) it.
+        // One lane delivers in order, so a later chunk may refer to this one at once; while
+        // several lanes (or one being opened) reorder, the reference waits until the receiver
+        // wrote (ACKed) it. A reference that still arrives first costs a NACK and a plain resend.
         if (sentChunks && hash) {
-          if (lanesOn) indexOnAck = true;
+          if (opening > 0 || liveLanes().length > 1) indexOnAck = true;
           else sentChunks.add(hash);
         }
       }
