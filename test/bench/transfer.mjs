@@ -1,5 +1,6 @@
-// Transfer benchmark (npm run bench -- transfer [--quick] [--size-mib N] [--links 1000,200,0,200+20]
-// [--datasets random,os-image,sparse,delta-1pct] [--tools hdm,rsync-ssh,scp,nc] [--os-image desktop|minbase] [--verbose]).
+// Transfer benchmark (npm run bench -- transfer [--quick] [--size-mib N] [--links 1000,200,0,200+20,1000+100]
+// [--datasets random,os-image,sparse,delta-1pct] [--tools hdm,hdm-1lane,hdm-4lanes,rsync-ssh,scp,nc]
+// [--os-image desktop|minbase] [--tcp-window-kib N] [--verbose]).
 //
 // On a lab network of its own (LabNetwork, name hdmbn, slot 8: namespaces hdmbn-prem / hdmbn-cloud
 // joined by a veth pair shaped with tc tbf; no vCenters), in the same run and on the same link:
@@ -9,9 +10,11 @@
 //   rsync-ssh  rsync -a --whole-file -e ssh   (our own sshd in the cloud namespace)
 //   scp        scp
 //   nc         raw netcat-openbsd
-// Links: 1 Gbit/s and 200 Mbit/s tbf, unshaped (0), and 200 Mbit/s + 20 ms RTT ("200+20"): a
-// user-space delay line (a Node TCP relay in the cloud namespace that holds every byte 10 ms in
-// each direction) in front of every tool's port alike (no netem in this kernel).
+//   hdm-1lane  hdm with one connection per disk (--max-lanes 1); hdm-Nlanes: N lanes (--lanes N);
+//              plain `hdm` adapts its lanes (default)
+// Links: MBIT tbf (0 = unshaped), MBIT+RTT adds a user-space delay line (a Node TCP relay in the
+// cloud namespace holding every byte RTT/2 in each direction, and at most a TCP window's worth
+// per connection: see startDelayLines) in front of every tool's port alike (no netem in this kernel).
 // Data sets: random (incompressible), os-image (ext4 twice the size of a debootstrap bookworm root
 // with a desktop package set, mkfs.ext4 -d, cached in .hdm-lab/bench/; --os-image minbase for the
 // small minbase root), sparse (mostly
@@ -266,19 +269,22 @@ function runIn(ns, cmd, args, opts = {}) {
 /** The delay line: a relay in the cloud namespace that holds each byte `delayMs` in each direction. */
 const DELAY_LINE = `
 const net = require('net');
-const [listenHost, listenPort, toHost, toPort, delayMs] = process.argv.slice(1);
+const [listenHost, listenPort, toHost, toPort, delayMs, holdBytes] = process.argv.slice(1);
+// Per connection and direction at most HOLD bytes are held: a connection then gets at most
+// HOLD / delay = WINDOW / RTT, what one TCP connection with that window gets over that RTT.
+const HOLD = Number(holdBytes);
 const pipe = (from, to) => {
   const q = []; let timer = null; let held = 0;
   const flush = () => {
     timer = null;
     const now = Date.now();
     while (q.length && q[0][0] <= now) { const [, b] = q.shift(); held -= b.length; to.write(b); }
-    if (held < 8 << 20 && from.isPaused()) from.resume();
+    if (held < HOLD && from.isPaused()) from.resume();
     if (q.length) timer = setTimeout(flush, Math.max(0, q[0][0] - now));
   };
   from.on('data', (b) => {
     q.push([Date.now() + Number(delayMs), b]); held += b.length;
-    if (held >= 8 << 20) from.pause();
+    if (held >= HOLD) from.pause();
     if (!timer) timer = setTimeout(flush, Number(delayMs));
   });
   from.on('end', () => { const wait = () => (q.length ? setTimeout(wait, 2) : to.end()); wait(); });
@@ -371,11 +377,23 @@ export async function run(args) {
     const nodeArgs = (process.env.HDM_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const cloud = startIn(a.cloudNs, process.execPath, [...nodeArgs, cloudBin, '--listen', `${a.cloudIp}:8001`, '--data-listen', `${a.cloudIp}:6000`, '--cert', cc.files.cert, '--key', cc.files.key, '--ca', cc.files.ca,
       '--state-dir', path.join(work, 'cs'), '--file-dir', cloudDir, '--log-level', 'warn'], { ready: (o) => o.includes('"event":"ready"') });
-    const prem = startIn(a.premNs, process.execPath, [...nodeArgs, premBin, '--listen', `${a.premIp}:8000`, '--cert', pc.files.cert, '--key', pc.files.key, '--ca', pc.files.ca,
-      '--state-dir', path.join(work, 'ps'), '--file-dir', dataDir, '--log-level', verbose ? 'info' : 'warn'], { ready: (o) => o.includes('"event":"ready"') });
-    await Promise.all([cloud.ready, prem.ready]);
+    // One prem-manager per hdm variant asked for: `hdm` adapts its lanes (default, up to 4),
+    // `hdm-1lane` keeps one connection per disk (--max-lanes 1), `hdm-Nlanes` uses N (--lanes N).
+    const hdmTools = tools.filter((t) => /^hdm(-\d+lanes?)?$/.test(t));
+    const laneArgs = (t) => {
+      const n = Number(/^hdm-(\d+)lanes?$/.exec(t)?.[1] ?? 0);
+      return n === 1 ? ['--max-lanes', '1'] : n > 1 ? ['--lanes', String(n)] : [];
+    };
+    const prems = {};
+    hdmTools.forEach((t, i) => {
+      const port = 8000 + 10 * i;
+      const proc = startIn(a.premNs, process.execPath, [...nodeArgs, premBin, '--listen', `${a.premIp}:${port}`, '--cert', pc.files.cert, '--key', pc.files.key, '--ca', pc.files.ca,
+        '--state-dir', path.join(work, `ps-${t}`), '--file-dir', dataDir, '--log-level', verbose ? 'info' : 'warn', ...laneArgs(t)], { ready: (o) => o.includes('"event":"ready"') });
+      prems[t] = { proc, port };
+    });
+    await Promise.all([cloud.ready, ...Object.values(prems).map((x) => x.proc.ready)]);
     const cloudApi = controlClient(`${a.cloudIp}:8001`, plugin);
-    const premApi = controlClient(`${a.premIp}:8000`, plugin);
+    for (const x of Object.values(prems)) x.api = controlClient(`${a.premIp}:${x.port}`, plugin);
     // sshd of our own in the cloud namespace
     fs.mkdirSync('/run/sshd', { recursive: true });
     const sshDir = path.join(work, 'ssh');
@@ -387,12 +405,26 @@ export async function run(args) {
       `ListenAddress ${a.cloudIp}`, 'Port 2222', `HostKey ${sshDir}/host`, `AuthorizedKeysFile ${sshDir}/authorized_keys`, 'PermitRootLogin prohibit-password',
       'PasswordAuthentication no', 'UsePAM no', 'StrictModes no', `PidFile ${sshDir}/sshd.pid`, 'Subsystem sftp internal-sftp', ''].join('\n'));
     startIn(a.cloudNs, '/usr/sbin/sshd', ['-D', '-e', '-f', path.join(sshDir, 'sshd_config')]);
-    // delay lines (added 10 ms each way) in front of the HDM data port, sshd and nc
+    // Delay lines (RTT/2 each way) in front of the HDM data port, sshd and nc: started per link below.
+    // A TCP connection over a real RTT carries at most its window per RTT; the relay terminates
+    // TCP (its own legs have no RTT), so it models that window: it holds at most window/2 per
+    // direction for RTT/2. The window: --tcp-window-kib, by default the sender's largest send
+    // buffer here (tcp_wmem[2]; the receiver's tcp_rmem[2] is larger), which bounds the bytes
+    // one connection keeps in flight.
+    const tcpWindow = Number(opt(args, '--tcp-window-kib', 0)) * 1024 || Number(fs.readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2]);
     const delayed = { 6000: 16000, 2222: 12222, 5001: 15001 };
-    for (const [to, from] of Object.entries(delayed)) {
-      const d = startIn(a.cloudNs, process.execPath, ['-e', DELAY_LINE, a.cloudIp, String(from), a.cloudIp, to, '10'], { ready: (o) => o.includes('ready') });
-      await d.ready;
-    }
+    let delayLines = [];
+    const startDelayLines = async (rtt) => {
+      for (const d of delayLines) d.child.kill('SIGKILL');
+      delayLines = [];
+      if (!rtt) return;
+      for (const [to, from] of Object.entries(delayed)) {
+        const d = startIn(a.cloudNs, process.execPath, ['-e', DELAY_LINE, a.cloudIp, String(from), a.cloudIp, to, String(rtt / 2), String(Math.round(tcpWindow / 2))], { ready: (o) => o.includes('ready') });
+        await d.ready;
+        delayLines.push(d);
+      }
+      log(`delay line: RTT ${rtt} ms, per-connection window ${(tcpWindow / MiB).toFixed(1)} MiB (≤ ${((tcpWindow * 8) / (rtt / 1000) / 1e6).toFixed(0)} Mbit/s per connection)`);
+    };
     await sleep(300);
     const sshOpts = (port) => ['-p', String(port), '-i', path.join(sshDir, 'client'), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes'];
 
@@ -429,6 +461,8 @@ export async function run(args) {
       const mbit = Number(mbitS);
       const rtt = Number(rttS ?? 0);
       await net.shape(mbit);
+      await startDelayLines(rtt);
+      await sleep(300);
       const port = (p) => (rtt ? delayed[p] : p);
       for (const dataset of datasets) {
         const src = files[dataset];
@@ -437,11 +471,13 @@ export async function run(args) {
           warmPages(2 * bytes);
           const dst = path.join(cloudDir, `${tool}-${dataset}-${++seq}.img`);
           let r;
-          if (tool === 'hdm') {
+          let lanes = 0;
+          if (prems[tool]) {
+            const { api: premApi, proc: prem } = prems[tool];
             const id = `b${seq}`;
             const delta = dataset === 'delta-1pct';
             // The delta's base: HDM's own copy of the random disk from this link's random run.
-            const base = delta ? runs.findLast((x) => x.tool === 'hdm' && x.dataset === 'random' && x._link === link)?._dst : undefined;
+            const base = delta ? runs.findLast((x) => x.tool === tool && x.dataset === 'random' && x._link === link)?._dst : undefined;
             const imp = await cloudApi('POST', '/v1/imports', { id, disks: [{ key: 'disk-0', size: bytes, uploadUrl: pathToFileURL(dst).href, ...(base ? { baseUrl: pathToFileURL(base).href } : {}) }] });
             if (imp.status !== 201) throw new Error(`import: ${JSON.stringify(imp.body)}`);
             const cpu0 = [threadCpu(prem.child.pid), threadCpu(cloud.child.pid)];
@@ -455,6 +491,7 @@ export async function run(args) {
               for (;;) {
                 const [e, i] = await Promise.all([premApi('GET', `/v1/exports/${id}`), cloudApi('GET', `/v1/imports/${id}`)]);
                 if (e.body.state === 'failed' || i.body.state === 'failed') throw new Error(`hdm failed: ${JSON.stringify(e.body)} ${JSON.stringify(i.body)}`);
+                lanes = Math.max(lanes, ...e.body.disks.map((d) => d.lanes ?? 1));
                 if (e.body.state === 'done' && i.body.state === 'done') break;
                 await sleep(50);
               }
@@ -493,10 +530,10 @@ export async function run(args) {
               children.delete(sender);
             });
           }
-          const row = { link_mbit: mbit, rtt_ms: rtt, dataset, tool, seconds: Math.round(r.seconds * 1000) / 1000, bytes, wire_bytes: r.wire, ...(r.cpu ? { cpu_s: r.cpu } : {}), _link: link, _dst: r._dst ?? dst };
+          const row = { link_mbit: mbit, rtt_ms: rtt, dataset, tool, seconds: Math.round(r.seconds * 1000) / 1000, bytes, wire_bytes: r.wire, ...(lanes ? { lanes } : {}), ...(r.cpu ? { cpu_s: r.cpu } : {}), _link: link, _dst: r._dst ?? dst };
           runs.push(row);
-          log(`${link.padEnd(7)} ${dataset.padEnd(10)} ${tool.padEnd(9)} ${row.seconds.toFixed(2).padStart(7)} s  ${((bytes * 8) / r.seconds / 1e6).toFixed(0).padStart(6)} Mbit/s effective  wire ${(r.wire / MiB).toFixed(1)} MiB`);
-          if (tool !== 'hdm' || dataset !== 'random') fs.rmSync(dst, { force: true });
+          log(`${link.padEnd(7)} ${dataset.padEnd(10)} ${tool.padEnd(10)} ${row.seconds.toFixed(2).padStart(7)} s  ${((bytes * 8) / r.seconds / 1e6).toFixed(0).padStart(6)} Mbit/s effective  wire ${(r.wire / MiB).toFixed(1)} MiB${lanes ? `  lanes ${lanes}` : ''}`);
+          if (!prems[tool] || dataset !== 'random') fs.rmSync(dst, { force: true });
         }
       }
       for (const r of runs) if (r._link === link && r._dst) fs.rmSync(r._dst, { force: true });
@@ -521,13 +558,13 @@ function printTable(runs) {
   const key = (r) => `${r.link_mbit}|${r.rtt_ms}|${r.dataset}`;
   const groups = new Map();
   for (const r of runs) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
-  const lines = ['link        dataset     tool       seconds  eff. Mbit/s  wire MiB  wire/bytes  hdm speed ×'];
+  const lines = ['link        dataset     tool        seconds  eff. Mbit/s  wire MiB  wire/bytes  hdm speed ×  lanes'];
   for (const rows of groups.values()) {
     const hdm = rows.find((r) => r.tool === 'hdm');
     for (const r of rows) {
       const link = `${r.link_mbit || 'unshaped'}${r.rtt_ms ? `+${r.rtt_ms}ms` : ''}`;
       const ratio = hdm && r.tool !== 'hdm' ? (r.seconds / hdm.seconds).toFixed(2) : '';
-      lines.push(`${link.padEnd(11)} ${r.dataset.padEnd(11)} ${r.tool.padEnd(9)} ${r.seconds.toFixed(2).padStart(8)} ${((r.bytes * 8) / r.seconds / 1e6).toFixed(0).padStart(12)} ${(r.wire_bytes / MiB).toFixed(1).padStart(9)} ${(r.wire_bytes / r.bytes).toFixed(4).padStart(11)} ${ratio.padStart(12)}`);
+      lines.push(`${link.padEnd(11)} ${r.dataset.padEnd(11)} ${r.tool.padEnd(10)} ${r.seconds.toFixed(2).padStart(8)} ${((r.bytes * 8) / r.seconds / 1e6).toFixed(0).padStart(12)} ${(r.wire_bytes / MiB).toFixed(1).padStart(9)} ${(r.wire_bytes / r.bytes).toFixed(4).padStart(11)} ${ratio.padStart(12)}  ${r.lanes ?? ''}`);
     }
   }
   console.log(lines.join('\n'));

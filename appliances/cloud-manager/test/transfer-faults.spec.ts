@@ -203,4 +203,39 @@ describe('transfer faults on the lab WAN: kill -9 both services, break the link'
     );
     assert.ok(resent <= 64 * MiB, `re-sent ${(resent / MiB).toFixed(1)} MiB > 64 MiB`);
   });
+  it('three lanes per disk (--lanes 3): bit-identical across a kill -9 of cloud-manager', { timeout: 120_000 }, async () => {
+    // prem-manager again, with a fixed three connections per disk.
+    const prem = procs.find((p) => p.spawnargs.includes(PREM_MAIN) && p.exitCode === null && p.signalCode === null);
+    if (prem) await kill9(prem);
+    const lanePrem = await start(a.premNs, PREM_MAIN, [...premArgs, '--lanes', '3']);
+    const size = 128 * MiB;
+    writeRandom(join(src, 'lanes'), size);
+    await post('lanes', size);
+    const lanesNow = async (): Promise<Record<string, unknown>> => (await premApi('GET', '/v1/exports/lanes')).body;
+    const running = await waitFor('3 lanes and 32 MiB', async () => {
+      const b = await lanesNow();
+      const d = (b.disks as Array<{ lanes?: number; bytesDone: number }>)[0]!;
+      return d.lanes === 3 && d.bytesDone >= 32 * MiB ? d : undefined;
+    }, 30_000, 50);
+    assert.equal(running.lanes, 3);
+    await kill9(procs.find((p) => p.spawnargs.includes(CLOUD_MAIN) && p.exitCode === null && p.signalCode === null)!);
+    await new Promise((r) => setTimeout(r, 500));
+    await start(a.cloudNs, CLOUD_MAIN, cloudArgs);
+    const premDone = await waitFor('export done', async () => {
+      const b = await lanesNow();
+      if (b.state === 'failed') throw new Error(JSON.stringify(b));
+      return b.state === 'done' ? b : undefined;
+    }, 90_000, 200);
+    const cloudDone = (await cloudApi('GET', '/v1/imports/lanes')).body;
+    assert.equal(cloudDone.state, 'done');
+    assert.equal(await hashFile(join(dst, 'lanes')), await hashFile(join(src, 'lanes')), 'bit-identical');
+    const digest = await diskDigestOfFile(join(src, 'lanes'));
+    assert.equal(cloudDone.disks[0].sha256, digest);
+    const disk = (premDone.disks as Array<{ sha256: string; lanes?: number }>)[0]!;
+    assert.equal(disk.sha256, digest);
+    assert.equal(disk.lanes, 3);
+    const logs = procs.map((p) => (p as ChildProcess & { log?: () => string }).log?.() ?? '').join('\n');
+    assert.match(logs, /lane joined/);
+    assert.match((lanePrem as ChildProcess & { log: () => string }).log(), /resuming there/);
+  });
 });

@@ -15,6 +15,7 @@ export * from './transfer/disk-digest';
 export * from './transfer/chunk-workers';
 export * from './transfer/chunk-slab';
 export * from './transfer/rate-limit';
+export * from './transfer/lanes';
 export * from './log/logger';
 export * from './testing/test-ca';
 export * from './testing/child-service';

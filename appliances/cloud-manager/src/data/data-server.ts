@@ -7,6 +7,8 @@ import {
   ChunkSlab,
   createMtlsServer,
   FrameChannel,
+  LaneJoin,
+  LANES_FEATURE,
   Logger,
   readHello,
   RECEIVER_FEATURES,
@@ -30,6 +32,8 @@ export class DataServer {
   private readonly sessions = new Map<string, Promise<void>>();
   /** The lease upload of each disk (`import/disk`), kept across its data connections. */
   private readonly uploads = new Map<string, LeaseUploader>();
+  /** Where extra lanes of a disk being received join it (`import/disk`). */
+  private readonly lanes = new Map<string, LaneJoin>();
 
   constructor(identity: TlsIdentity, private readonly imports: ImportService, private readonly log: Logger) {
     this.server = createMtlsServer({ ...identity, allowedRoles: ['prem-manager'], log, name: 'data' }, (socket) => void this.session(socket));
@@ -60,6 +64,10 @@ export class DataServer {
       this.log.warn({ remote, err: (err as Error).message }, 'data connection without a valid HELLO');
       await channel.sendError('bad-hello', (err as Error).message);
       socket.end();
+      return;
+    }
+    if (hello.lane) {
+      await this.joinLane(channel, socket, hello);
       return;
     }
     let lease;
@@ -93,6 +101,7 @@ export class DataServer {
     log.info({ remote, size: lease.size }, 'receiving disk');
     let sink: StagingSink | undefined;
     let upload: LeaseUploader | undefined;
+    let lanes: LaneJoin | undefined;
     try {
       const fileTarget = /^file:/i.test(lease.uploadUrl) ? fileURLToPath(lease.uploadUrl) : undefined;
       if (!fileTarget) upload = this.uploaderFor(key, lease, log);
@@ -106,9 +115,15 @@ export class DataServer {
         commit: upload ? () => upload!.finished() : undefined,
       });
       upload?.advance(sink.resumeFrom);
-      const startOffset = await acceptHello(channel, 'cloud-manager', hello, { resumeFrom: sink.resumeFrom, features: lease.baseFile ? [...RECEIVER_FEATURES, 'keep'] : RECEIVER_FEATURES });
+      lanes = new LaneJoin(lease.stream, lease.size);
+      this.lanes.set(key, lanes);
+      const startOffset = await acceptHello(channel, 'cloud-manager', hello, {
+        resumeFrom: sink.resumeFrom,
+        features: lease.baseFile ? [...RECEIVER_FEATURES, 'keep'] : RECEIVER_FEATURES,
+        session: lanes.session,
+      });
       if (startOffset > 0) log.info({ resumeFrom: startOffset }, 'resuming disk at its durable prefix');
-      const result = await receiveDisk({ channel, sink, stream: lease.stream, size: lease.size, startOffset, index: new ChunkIndex(), signal: lease.signal, progress: lease.progress, log });
+      const result = await receiveDisk({ channel, sink, stream: lease.stream, size: lease.size, startOffset, index: new ChunkIndex(), lanes, signal: lease.signal, progress: lease.progress, log });
       this.uploads.delete(key);
       lease.done(result.sha256);
       await channel.close();
@@ -118,6 +133,32 @@ export class DataServer {
       if (upload?.failed) this.uploads.delete(key);
       lease.failed(err as Error);
       this.dropUploadIfEnded(hello.jobId, key);
+      channel.destroy();
+    } finally {
+      if (lanes && this.lanes.get(key) === lanes) this.lanes.delete(key);
+    }
+  }
+
+  /**
+   * An extra lane (feature `lanes`): joins the reception of its disk if that is running and the
+   * HELLO carries its session token (a lane of an older attempt is refused, the sender goes on
+   * with the lanes it has). Ends when the reception drops it or the disk is done.
+   */
+  private async joinLane(channel: FrameChannel, socket: tls.TLSSocket, hello: DiskHello): Promise<void> {
+    const key = `${hello.jobId}/${hello.diskKey}`;
+    const lanes = this.lanes.get(key);
+    if (!lanes || hello.session !== lanes.session || hello.stream !== lanes.stream || hello.size !== lanes.size) {
+      this.log.warn({ import: hello.jobId, disk: hello.diskKey, lane: hello.lane }, 'refused lane: no reception of that session');
+      await channel.sendError('unknown-lane-session', `no reception of disk ${hello.diskKey} with that session`, hello.stream);
+      socket.end();
+      return;
+    }
+    try {
+      await acceptHello(channel, 'cloud-manager', hello, { features: [LANES_FEATURE] });
+      const ended = lanes.join(channel, hello.lane!);
+      if (ended) await ended;
+      await channel.close();
+    } catch {
       channel.destroy();
     }
   }

@@ -19,6 +19,8 @@ export interface DiskStatus {
   etaSeconds?: number;
   /** prem-manager: how the disk is read (`esxi` through the ESXi Manager, `nfc` the export lease, `file`). */
   via?: string;
+  /** prem-manager: connections (lanes) carrying the disk now; once done, the most it used at once. */
+  lanes?: number;
 }
 
 /** A job as reported by the control APIs (progress fields follow the one Progress shape). */

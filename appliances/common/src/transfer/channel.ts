@@ -8,6 +8,11 @@ export class ChannelClosedError extends Error {
   readonly code = 'ERR_HDM_CHANNEL_CLOSED';
 }
 
+/** receive() got no frame within its timeout (the connection is still open). */
+export class ReceiveTimeoutError extends Error {
+  readonly code = 'ERR_HDM_RECEIVE_TIMEOUT';
+}
+
 /** The peer sent an ERROR frame. */
 export class PeerError extends Error {
   constructor(readonly code: string, message: string) {
@@ -122,7 +127,7 @@ export class FrameChannel {
         timer = setTimeout(() => {
           const at = this.waiters.indexOf(w);
           if (at >= 0) this.waiters.splice(at, 1);
-          reject(new Error(`no frame from peer within ${timeoutMs} ms`));
+          reject(new ReceiveTimeoutError(`no frame from peer within ${timeoutMs} ms`));
         }, timeoutMs);
       }
       this.waiters.push(w);

@@ -2,7 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
+import type * as net from 'node:net';
+import { loopbackPair } from '../testing/loopback';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -28,12 +29,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function pair(): Promise<{ a: net.Socket; b: net.Socket; wire: () => number }> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const a = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  const b = await accepted;
-  server.close();
+  const { a, b } = await loopbackPair();
   let n = 0;
   b.on('data', (d: Buffer) => (n += d.length));
   return { a, b, wire: () => n };

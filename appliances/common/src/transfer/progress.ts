@@ -14,6 +14,8 @@ export interface Progress {
   wireBytes?: number;
   /** Bytes the receiver confirmed written (ACKed), incl. a resumed prefix. */
   bytesWritten?: number;
+  /** Sender: connections (lanes) carrying the disk now. */
+  lanes?: number;
 }
 
 export type ProgressListener = (p: Progress) => void;

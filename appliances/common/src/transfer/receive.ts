@@ -7,6 +7,7 @@ import { FrameChannel, Incoming, PeerError } from './channel';
 import type { DiskSink } from './io';
 import { ChunkDecodeError, ChunkIndex, decodeChunk, DecodedChunk, zeroBuffer } from './chunk-codec';
 import { ProgressListener, ProgressMeter } from './progress';
+import type { LaneJoin } from './lanes';
 import { DiskHashMismatchError, DiskResult, MAX_CHUNK } from './send';
 
 export interface ReceiveDiskOptions {
@@ -22,12 +23,22 @@ export interface ReceiveDiskOptions {
   startOffset?: number;
   /** The job's chunk index (feature `dedup`; needs a sink that can `read`). */
   index?: ChunkIndex;
-  /** Bytes of out-of-order chunks held while waiting for a resent one. Default 64 MiB. */
+  /** Feature `lanes`: where extra lanes of this disk join this reception (one sink, one pending map, one dedup index). */
+  lanes?: LaneJoin;
+  /** Bytes of out-of-order chunks held while waiting for a resent one (or a slower lane). Default 64 MiB. */
   maxBuffered?: number;
   idleTimeoutMs?: number;
   progress?: ProgressListener;
   signal?: AbortSignal;
   log?: Logger;
+}
+
+/** A lane (connection) of the disk being received; `ended` settles the promise LaneJoin.join gave. */
+interface RLane {
+  id: number;
+  channel: FrameChannel;
+  dead: boolean;
+  ended: () => void;
 }
 
 /**
@@ -50,7 +61,7 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
   // the sink's finish() supplies the digest (StagingSink re-reads its image).
   const digest = new DiskDigest(size);
   const slab = ChunkSlab.shared;
-  const pending = new Map<number, DecodedChunk>();
+  const pending = new Map<number, { chunk: DecodedChunk; lane: RLane }>();
   const chunkLength = (c: DecodedChunk): number => (c.kind === 'data' ? c.data.length : c.length);
   const startOffset = opts.startOffset ?? 0;
   if (!Number.isSafeInteger(startOffset) || startOffset < 0 || startOffset > size) throw new RangeError(`bad start offset ${startOffset}`);
@@ -62,19 +73,36 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
   if (startOffset > 0) meter.set(startOffset);
   let rejected = 0;
   let cancelled = false;
+  // Lanes (feature `lanes`): lane 0 is `channel`; extra lanes join through opts.lanes. Their
+  // frames meet in one intake, one pending map, one sink; each chunk is ACKed (or NACKed) on
+  // the lane it last arrived on.
+  const lanes: RLane[] = [];
+  let over = false;
+  const endLane = (lane: RLane): void => {
+    if (lane.dead) return;
+    lane.dead = true;
+    lane.ended();
+  };
   const onAbort = (): void => {
     cancelled = true;
     channel.destroy(new Error('transfer cancelled'));
+    for (const l of lanes) if (l.id > 0) l.channel.destroy();
   };
   opts.signal?.addEventListener('abort', onAbort);
   if (opts.signal?.aborted) onAbort();
 
-  const nack = async (offset: number): Promise<void> => {
+  /** ACK / NACK on a lane; an extra lane that is gone takes no answer (the sender re-sends its chunks on another). */
+  const answer = async (lane: RLane, offset: number, flags: number): Promise<void> => {
+    const sent = lane.channel.send({ type: FrameType.ACK, flags, stream, offset, payload: Buffer.alloc(0) });
+    if (lane.id > 0) await sent.catch(() => endLane(lane));
+    else await sent;
+  };
+  const nack = async (lane: RLane, offset: number): Promise<void> => {
     rejected++;
-    await channel.send({ type: FrameType.ACK, flags: FrameFlags.NACK, stream, offset, payload: Buffer.alloc(0) });
+    await answer(lane, offset, FrameFlags.NACK);
   };
 
-  const accept = async (offset: number, c: DecodedChunk): Promise<void> => {
+  const accept = async (offset: number, c: DecodedChunk, lane: RLane): Promise<void> => {
     const length = chunkLength(c); // before the bytes travel to a hash worker and back (c.data is then detached)
     if (c.kind === 'keep') {
       // Delta: the sink holds the previous version (a staged image seeded from the base disk).
@@ -96,56 +124,76 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
     }
     next = offset + length;
     meter.set(next);
-    await channel.send({ type: FrameType.ACK, flags: 0, stream, offset, payload: Buffer.alloc(0) });
+    await answer(lane, offset, 0);
   };
 
-  // Intake: frames in arrival order, each with its hash check already running.
+  // Intake: frames of every lane in arrival order, each with its hash check already running.
   // `check` resolves to the verified payload (the same bytes, back from a hash worker) or undefined.
-  type Arrival = { item: Incoming; check?: Promise<Buffer | undefined> } | { failed: Error };
+  type Arrival = { item: Incoming; lane: RLane; check?: Promise<Buffer | undefined> } | { failed: Error };
   const arrivals: Arrival[] = [];
   const INTAKE_AHEAD = 6;
   let wakeAcceptor: (() => void) | undefined;
-  let wakeIntake: (() => void) | undefined;
-  let stopIntake = false;
-  const intake = async (): Promise<void> => {
+  let intakeWaiters: Array<() => void> = [];
+  const wakeIntakes = (): void => {
+    const ws = intakeWaiters;
+    intakeWaiters = [];
+    for (const w of ws) w();
+  };
+  const intake = async (lane: RLane): Promise<void> => {
     try {
-      while (!stopIntake) {
+      while (!over && !lane.dead) {
         if (arrivals.length >= INTAKE_AHEAD) {
-          await new Promise<void>((r) => (wakeIntake = r));
+          await new Promise<void>((r) => intakeWaiters.push(r));
           continue;
         }
-        const item = await channel.receive(idleMs);
+        const item = await lane.channel.receive(idleMs);
         const f = item.kind === 'frame' ? item.frame : undefined;
+        if (lane.id > 0 && f?.type === FrameType.CLOSE) return endLane(lane); // retired by the sender
         const check = f?.unverified ? verifyPayload(f) : undefined;
         check?.catch(() => undefined);
-        arrivals.push({ item, check });
+        arrivals.push({ item, lane, check });
         wakeAcceptor?.();
         if (f && (f.type === FrameType.DISK_DONE || f.type === FrameType.ERROR || f.type === FrameType.CLOSE)) return;
       }
     } catch (err) {
+      if (lane.id > 0) {
+        // An extra lane that breaks loses nothing: what it carried unacknowledged comes again on another.
+        if (!over) opts.log?.warn({ stream, lane: lane.id, err: (err as Error).message }, 'lane lost');
+        lane.channel.destroy();
+        return endLane(lane);
+      }
       arrivals.push({ failed: err as Error });
       wakeAcceptor?.();
     }
   };
-  const nextArrival = async (): Promise<{ item: Incoming; check?: Promise<Buffer | undefined> }> => {
+  const addLane = (ch: FrameChannel, id: number): Promise<void> => {
+    return new Promise<void>((ended) => {
+      const lane: RLane = { id, channel: ch, dead: false, ended };
+      if (over) return endLane(lane);
+      lanes.push(lane);
+      opts.log?.info({ stream, lane: id }, 'lane joined');
+      void intake(lane);
+    });
+  };
+  const nextArrival = async (): Promise<{ item: Incoming; lane: RLane; check?: Promise<Buffer | undefined> }> => {
     while (!arrivals.length) await new Promise<void>((r) => (wakeAcceptor = r));
     wakeAcceptor = undefined;
     const a = arrivals.shift()!;
-    wakeIntake?.();
-    wakeIntake = undefined;
+    wakeIntakes();
     if ('failed' in a) throw a.failed;
     return a;
   };
 
-  void intake();
+  void addLane(channel, 0);
+  opts.lanes?.attach(addLane);
   try {
     for (;;) {
-      const { item, check } = await nextArrival();
+      const { item, lane, check } = await nextArrival();
       if (item.kind === 'corrupt') {
         const h = item.error.header!;
         if (h.type !== FrameType.DATA || h.stream !== stream) throw item.error;
         opts.log?.warn({ stream, offset: h.offset, length: h.length }, 'chunk failed its SHA-256: rejected, re-requesting');
-        await nack(h.offset);
+        await nack(lane, h.offset);
         continue;
       }
       let f = item.frame;
@@ -154,7 +202,7 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
         if (!payload) {
           slab.give(f.payload);
           opts.log?.warn({ stream, offset: f.offset }, 'chunk failed its SHA-256: rejected, re-requesting');
-          await nack(f.offset);
+          await nack(lane, f.offset);
           continue;
         }
         f = { ...f, payload, unverified: false };
@@ -166,8 +214,13 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
       if (f.type === FrameType.CLOSE) throw new Error('sender closed the connection mid-disk');
       if (f.stream !== stream) throw new Error(`frame for stream ${f.stream}, expected ${stream}`);
       if (f.type === FrameType.DATA) {
-        if (f.offset < next || pending.has(f.offset)) {
-          slab.give(f.payload); // duplicate of an accepted chunk
+        const held = pending.get(f.offset);
+        if (f.offset < next || held) {
+          // A copy of a chunk we hold: its lane may have died after sending it, so the answer
+          // goes where the sender now expects it (a written chunk is ACKed again, never rewritten).
+          slab.give(f.payload);
+          if (held) held.lane = lane;
+          else await answer(lane, f.offset, 0);
           continue;
         }
         let chunk: DecodedChunk;
@@ -179,7 +232,7 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
           slab.give(f.payload);
           if (!(err instanceof ChunkDecodeError)) throw err;
           opts.log?.warn({ stream, offset: f.offset, flags: f.flags, err: err.message }, 'chunk could not be decoded: re-requesting it plain');
-          await nack(f.offset);
+          await nack(lane, f.offset);
           continue;
         }
         const length = chunkLength(chunk);
@@ -188,21 +241,21 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
           throw new Error(`DATA frame ${f.offset}+${length} outside the disk (${size} bytes)`);
         }
         if (f.offset === next) {
-          await accept(f.offset, chunk);
-          let c: DecodedChunk | undefined;
-          while ((c = pending.get(next))) {
+          await accept(f.offset, chunk, lane);
+          let h: { chunk: DecodedChunk; lane: RLane } | undefined;
+          while ((h = pending.get(next))) {
             pending.delete(next);
-            pendingBytes -= chunkLength(c);
-            await accept(next, c);
+            pendingBytes -= chunkLength(h.chunk);
+            await accept(next, h.chunk, h.lane);
           }
         } else {
           pendingBytes += length;
           if (pendingBytes > maxBuffered) throw new Error(`more than ${maxBuffered} bytes out of order`);
-          pending.set(f.offset, chunk);
+          pending.set(f.offset, { chunk, lane });
         }
         continue;
       }
-      if (f.type === FrameType.DISK_DONE) {
+      if (f.type === FrameType.DISK_DONE && lane.id === 0) {
         if (next !== size) throw new Error(`DISK_DONE after ${next} of ${size} bytes`);
         const theirs = String(parseJsonPayload(f).sha256 ?? '');
         if (streamHash) sink.skipFinishHash?.();
@@ -223,8 +276,10 @@ export async function receiveDisk(opts: ReceiveDiskOptions): Promise<DiskResult>
     if (!(err instanceof PeerError) && !channel.closed) await channel.sendError('receive-failed', (err as Error).message, stream);
     throw err;
   } finally {
-    stopIntake = true;
-    wakeIntake?.();
+    over = true;
+    opts.lanes?.detach();
+    for (const l of lanes) endLane(l);
+    wakeIntakes();
     opts.signal?.removeEventListener('abort', onAbort);
   }
 }

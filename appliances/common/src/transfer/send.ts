@@ -1,11 +1,12 @@
-import { FrameFlags, FrameType, HEADER_SIZE, parseJsonPayload } from '../frames/frame';
+import { Frame, FrameFlags, FrameType, HEADER_SIZE, parseJsonPayload } from '../frames/frame';
+import { LaneController, LaneLink, LANES_FEATURE } from './lanes';
 import { Codec, CODECS, CompressionPolicy, encodeChunk, SentChunks, u32 } from './chunk-codec';
 import type { RateLimiter } from './rate-limit';
 import { ChunkSlab } from './chunk-slab';
 import { ChunkWorkers } from './chunk-workers';
 import { DiskDigest } from './disk-digest';
 import type { Logger } from '../log/logger';
-import { FrameChannel, PeerError } from './channel';
+import { FrameChannel, PeerError, ReceiveTimeoutError } from './channel';
 import type { DiskSource } from './io';
 import { ProgressListener, ProgressMeter } from './progress';
 
@@ -50,6 +51,13 @@ export interface SendDiskOptions {
    * rest goes as KEEP frames. The whole disk is still read and hashed.
    */
   changedAreas?: Array<{ start: number; length: number }>;
+  /**
+   * Feature `lanes` (accepted in the HELLO reply): opens extra lane n (1…) of this disk, a new
+   * connection whose HELLO names the lane (lanes.ts). Without it the disk uses `channel` only.
+   */
+  openLane?: (lane: number, signal: AbortSignal) => Promise<FrameChannel>;
+  /** Lane count: adaptive up to `max` (default 4), or `fixed`; `link` is shared by the senders on one link. */
+  lanes?: { max?: number; fixed?: number; link?: LaneLink };
   progress?: ProgressListener;
   signal?: AbortSignal;
   log?: Logger;
@@ -84,6 +92,8 @@ export interface SendStats {
   resentBytes: number;
   /** Delta: logical bytes left as they were on the receiver (KEEP frames). */
   keptBytes: number;
+  /** Most lanes (connections) that carried the disk at once. */
+  lanes?: number;
 }
 
 interface Prepared {
@@ -111,6 +121,24 @@ interface InFlight {
   buf: Buffer;
   hash?: Buffer;
   resends: number;
+  /** The frame as sent (a lost lane's chunks go out again as they were; a NACK makes it plain). */
+  frame: { flags: number; payload: Buffer; hash?: Buffer };
+  /** The lane carrying it; none while it waits in the resend queue. */
+  lane?: Lane;
+  /** Lanes: the chunk becomes a dedup reference once ACKed. */
+  indexOnAck: boolean;
+}
+
+interface Lane {
+  id: number;
+  channel: FrameChannel;
+  /** Sends not yet taken by the socket (backpressure): the lane gets no new frame meanwhile. */
+  sending: number;
+  /** Chunks sent on it and not yet acknowledged. */
+  inflight: number;
+  /** Retired: no new frames; closed once `inflight` is 0. */
+  closing: boolean;
+  dead: boolean;
 }
 
 /**
@@ -148,7 +176,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
   const listener = opts.progress;
   const meter = new ProgressMeter(
     size,
-    listener && ((p) => listener({ ...p, bytesRead: stats.bytesRead, wireBytes: stats.wireBytes, bytesWritten: p.bytesDone })),
+    listener && ((p) => listener({ ...p, bytesRead: stats.bytesRead, wireBytes: stats.wireBytes, bytesWritten: p.bytesDone, lanes: liveLanes().length || 1 })),
   );
   // The disk digest is built from the chunk hashes (computed off the main thread) when chunks
   // are whole 4 MiB blocks; other pieces are hashed inline.
@@ -238,43 +266,219 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
     }
   };
 
-  // Sender of DATA frames in order; runs concurrently with the ACK reader below.
+  // Lanes (lanes.ts): lane 0 is `channel`; more only when the receiver accepted `lanes` and the
+  // caller can open them. Without them this is the one-connection engine it always was.
+  const lanesOn = features.has(LANES_FEATURE) && !!opts.openLane;
+  const laneLink = opts.lanes?.link ?? new LaneLink();
+  const control = new LaneController({ max: lanesOn ? (opts.lanes?.max ?? 4) : 1, fixed: lanesOn ? opts.lanes?.fixed : undefined, link: laneLink });
+  const lanes: Lane[] = [];
+  const resendQueue: InFlight[] = []; // chunks of a lane that died, by offset
+  const lanesEnd = new AbortController(); // stops lane openings still under way when the disk ends
+  let nextLaneId = 1;
+  let opening = 0; // lanes being opened
+  let finished = false; // every chunk acknowledged
+  let doneSent = false;
+  stats.lanes = 1;
+  let resolveDone: (f: Frame) => void = () => undefined;
+  const doneReply = new Promise<Frame>((r) => (resolveDone = r));
+  const idleMs = (): number => opts.idleTimeoutMs ?? (doneSent ? 120_000 : 60_000);
+  const liveLanes = (): Lane[] => lanes.filter((l) => !l.dead && !l.closing);
+  const laneMeter = { start: wireStart, link: laneLink.deliveredBytes, capMs: 0, sourceMs: 0, networkMs: 0 };
+
+  const addLane = (ch: FrameChannel, id: number): void => {
+    const lane: Lane = { id, channel: ch, sending: 0, inflight: 0, closing: false, dead: false };
+    lanes.push(lane);
+    stats.lanes = Math.max(stats.lanes ?? 1, liveLanes().length);
+    readLoop(lane).catch((err: Error) => laneFailed(lane, err));
+    poke();
+  };
+  const openLane = (): void => {
+    const id = nextLaneId++;
+    opening++;
+    opts.openLane!(id, lanesEnd.signal).then(
+      (ch) => {
+        opening--;
+        if (failure || finished) return ch.destroy();
+        opts.log?.info({ stream, lane: id, lanes: liveLanes().length + 1 }, 'lane opened');
+        addLane(ch, id);
+      },
+      (err: Error) => {
+        opening--;
+        if (failure || finished) return;
+        opts.log?.warn({ stream, lane: id, err: err.message }, 'could not open a lane');
+        control.failed();
+      },
+    );
+  };
+  /** The least loaded lane that can take a frame now (its socket is not backpressured). */
+  const pickLane = (): Lane | undefined => {
+    let best: Lane | undefined;
+    for (const l of lanes) if (!l.dead && !l.closing && l.sending === 0 && (!best || l.inflight < best.inflight)) best = l;
+    return best;
+  };
+  /** A retired lane closes (CLOSE frame) once nothing of it is unacknowledged. */
+  const closeIfRetired = (lane: Lane | undefined): void => {
+    if (lane && lane.closing && lane.inflight === 0 && !lane.dead) {
+      lane.dead = true;
+      void lane.channel.close();
+    }
+  };
+  const laneFailed = (lane: Lane, err: Error): void => {
+    if (lane.id === 0 || err instanceof PeerError) return fail(err); // the session itself: the caller resumes at the durable prefix
+    if (lane.dead || finished || failure) return;
+    lane.dead = true;
+    lane.channel.destroy();
+    // Its unacknowledged chunks go out again on the other lanes (the receiver drops or re-ACKs a copy it already has).
+    for (const c of unacked.values()) {
+      if (c.lane !== lane) continue;
+      c.lane = undefined;
+      resendQueue.push(c);
+    }
+    resendQueue.sort((a, b) => a.offset - b.offset);
+    lane.inflight = 0;
+    opts.log?.warn({ stream, lane: lane.id, requeued: resendQueue.length, err: err.message }, 'lane lost; its chunks go out on the other lanes');
+    if (control.fixed && nextLaneId < 4 * control.fixed) openLane(); // a replacement, but no endless churn
+    else control.failed();
+    poke();
+  };
+
+  /** Puts one DATA frame on a lane (after the rate limiter); does not wait for the socket. */
+  const transmit = async (lane: Lane, c: InFlight, resent: boolean): Promise<void> => {
+    const n = HEADER_SIZE + c.frame.payload.length;
+    const t0 = performance.now();
+    await opts.limiter?.take(n, opts.signal);
+    const waited = performance.now() - t0;
+    laneMeter.capMs += waited;
+    if (unacked.size < 2) win.waited += waited; // with two or more in flight, queued() counts this time already
+    if (lane.dead) {
+      c.lane = undefined;
+      resendQueue.unshift(c); // died while we waited for the cap
+      resendQueue.sort((a, b) => a.offset - b.offset);
+      return;
+    }
+    stats.wireBytes += n;
+    if (resent) stats.resentBytes += c.buf.length;
+    c.lane = lane;
+    lane.inflight++;
+    lane.sending++;
+    win.bytes += n;
+    lane.channel.send({ type: FrameType.DATA, flags: c.frame.flags, stream, offset: c.offset, payload: c.frame.payload }, c.frame.hash).then(
+      () => {
+        lane.sending--;
+        poke();
+      },
+      (err: Error) => laneFailed(lane, err),
+    );
+  };
+
+  /** Every 0.5 s: the link rate for the compression policy. */
+  const measure = (): void => {
+    // Link rate for the compression policy: the larger of the average wire rate (a lower
+    // bound: it includes stretches with nothing to send) and the wire rate of 0.5 s windows
+    // in which sends mostly waited for the link (cap or socket backpressure) or two chunks or
+    // more were in flight (a queue stood before the link): the link was full then. While
+    // compression keeps the link from filling, no window qualifies and the last figure stands
+    // (not the compressor's own output rate).
+    const now = performance.now();
+    if (now - win.start >= 500) {
+      if (win.waited >= (now - win.start) * 0.5) {
+        const r = win.bytes / (now - win.start) * 1000;
+        blockedRate = blockedRate ? blockedRate * 0.5 + r * 0.5 : r;
+        policy.linkLimited = true;
+      }
+      win = { start: now, bytes: 0, waited: 0 };
+    }
+    const secs = (now - wireStart) / 1000;
+    if (secs > 0.5) policy.linkRate = Math.max(stats.wireBytes / secs, blockedRate);
+  };
+
+  /**
+   * The lane decision, every 1 s, taken on an ACK: windows then start and end on an ACK, so a
+   * window's rate is whole chunks over the time they took (closing on a clock tick would miscount
+   * by up to a chunk: ±16 % of a second at 200 Mbit/s, more than the gain a lane must show).
+   */
+  const decideLanes = (): void => {
+    const now = performance.now();
+    if (!lanesOn || now - laneMeter.start < 1000) return;
+    const decision = control.decide({
+      ms: now - laneMeter.start,
+      linkBytes: laneLink.deliveredBytes - laneMeter.link,
+      capMs: laneMeter.capMs,
+      sourceMs: laneMeter.sourceMs,
+      networkMs: laneMeter.networkMs,
+    });
+    Object.assign(laneMeter, { start: now, link: laneLink.deliveredBytes, capMs: 0, sourceMs: 0, networkMs: 0 });
+    if (decision === 'add') openLane();
+    if (decision === 'remove') {
+      const last = liveLanes().filter((l) => l.id > 0).pop();
+      if (last) {
+        last.closing = true;
+        opts.log?.info({ stream, lane: last.id }, 'lane retired: it did not raise the link rate');
+        closeIfRetired(last);
+      }
+    }
+  };
+
+  // Dispatcher of DATA frames in offset order (resends of a lost lane first); runs
+  // concurrently with each lane's reader below.
   const sendLoop = async (): Promise<void> => {
-    while (!failure && nextSend < chunkCount) {
+    for (;;) {
+      if (failure || (nextSend >= chunkCount && acked >= sendPieces)) return;
       pumpReads();
       const p = ready.get(nextSend);
-      if (!p) {
-        await new Promise<void>((r) => (wake = r));
+      if (p && nextSend < prefixCount) {
+        // Resumed prefix: only hashed for the disk digest.
+        ready.delete(nextSend);
+        const { offset } = chunkAt(nextSend++);
+        if (p.zero) diskDigest.addZeros(offset, p.buf.length);
+        else diskDigest.add(offset, p.buf, p.hash);
+        slab.give(p.buf);
+        meter.add(p.buf.length);
         continue;
       }
-      const buf = p.buf;
+      const lane = pickLane();
+      const resend = resendQueue[0];
+      if (!lane || (!resend && !p)) {
+        const t = performance.now();
+        await new Promise<void>((r) => (wake = r));
+        const waited = performance.now() - t;
+        // What the sender waited for: a lane's socket (network), its source (reads, hashing,
+        // compression), or ACKs with the window full (network).
+        if (!lane) {
+          laneMeter.networkMs += waited;
+          if (unacked.size < 2) win.waited += waited;
+        } else if (reading > 0) laneMeter.sourceMs += waited;
+        else laneMeter.networkMs += waited;
+        measure();
+        continue;
+      }
+      if (resend) {
+        resendQueue.shift();
+        await transmit(lane, resend, true);
+        measure();
+        continue;
+      }
+      const buf = p!.buf;
       ready.delete(nextSend);
       const { offset, keep } = chunkAt(nextSend);
-      const resumed = nextSend < prefixCount;
       nextSend++;
-      if (p.zero) diskDigest.addZeros(offset, buf.length);
-      else diskDigest.add(offset, buf, p.hash);
-      if (resumed) {
-        slab.give(buf);
-        meter.add(buf.length);
-        continue;
-      }
+      if (p!.zero) diskDigest.addZeros(offset, buf.length);
+      else diskDigest.add(offset, buf, p!.hash);
       // The plain chunk is kept until ACKed: a NACK (transit damage, or an encoding the receiver
       // could not resolve) resends it plain.
-      const hash = p.hash;
-      queued();
-      unacked.set(offset, { offset, buf, hash, resends: 0 });
+      const hash = p!.hash;
       stats.bytesSent += buf.length;
       let flags = 0;
       let payload = buf;
       let payloadHash = hash;
+      let indexOnAck = false;
       if (keep) {
         flags = FrameFlags.KEEP;
         payload = u32(buf.length);
         payloadHash = undefined;
         stats.keptBytes += buf.length;
         stats.bytesSent -= buf.length;
-      } else if (p.zero && features.has('zero')) {
+      } else if (p!.zero && features.has('zero')) {
         flags = FrameFlags.ZERO;
         payload = u32(buf.length);
         payloadHash = undefined;
@@ -285,91 +489,100 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
         payloadHash = undefined;
         stats.dedupBytes += buf.length;
       } else {
-        if (p.compressed) {
-          const c = CODEC_FRAMES[p.compressed.codec];
+        if (p!.compressed) {
+          const c = CODEC_FRAMES[p!.compressed.codec];
           flags = c.flag;
-          payload = p.compressed.payload;
+          payload = p!.compressed.payload;
           payloadHash = undefined;
           stats[c.bytes] += buf.length;
           stats[c.wire] += payload.length;
         }
-        if (sentChunks && hash) sentChunks.add(hash);
-      }
-      const t0 = performance.now();
-      await opts.limiter?.take(HEADER_SIZE + payload.length, opts.signal);
-      stats.wireBytes += HEADER_SIZE + payload.length;
-      await channel.send({ type: FrameType.DATA, flags, stream, offset, payload }, payloadHash);
-      // Link rate for the compression policy: the larger of the average wire rate (a lower
-      // bound: it includes stretches with nothing to send) and the wire rate of 0.5 s windows
-      // in which sends mostly waited for the link (cap or socket backpressure) or two chunks or
-      // more were in flight (a queue stood before the link): the link was full then. While
-      // compression keeps the link from filling, no window qualifies and the last figure stands
-      // (not the compressor's own output rate).
-      const now = performance.now();
-      win.bytes += HEADER_SIZE + payload.length;
-      if (unacked.size < 2) win.waited += now - t0; // with two or more in flight, queued() counts this time already
-      if (now - win.start >= 500) {
-        if (win.waited >= (now - win.start) * 0.5) {
-          const r = win.bytes / (now - win.start) * 1000;
-          blockedRate = blockedRate ? blockedRate * 0.5 + r * 0.5 : r;
-          policy.linkLimited = true;
+        // One lane delivers in order, so a later chunk may refer to this one at once; while
+        // several lanes (or one being opened) reorder, the reference waits until the receiver
+        // wrote (ACKed) it. A reference that still arrives first costs a NACK and a plain resend.
+        if (sentChunks && hash) {
+          if (opening > 0 || liveLanes().length > 1) indexOnAck = true;
+          else sentChunks.add(hash);
         }
-        win = { start: now, bytes: 0, waited: 0 };
       }
-      const secs = (now - wireStart) / 1000;
-      if (secs > 0.5) policy.linkRate = Math.max(stats.wireBytes / secs, blockedRate);
+      queued();
+      const c: InFlight = { offset, buf, hash, resends: 0, frame: { flags, payload, hash: payloadHash }, indexOnAck };
+      unacked.set(offset, c);
+      await transmit(lane, c, false);
+      measure();
     }
   };
 
-  const ackLoop = async (): Promise<void> => {
-    while (!failure && acked < sendPieces) {
-      const item = await Promise.race([channel.receive(opts.idleTimeoutMs ?? 60_000), failed]);
+  /** One lane's incoming frames: ACK / NACK of its chunks, and on lane 0 the DISK_DONE reply. */
+  const readLoop = async (lane: Lane): Promise<void> => {
+    const { channel: ch } = lane;
+    for (;;) {
+      let item;
+      try {
+        item = await Promise.race([ch.receive(idleMs()), failed]);
+      } catch (err) {
+        if (lane.closing && lane.inflight === 0) return; // retired, or the disk is done
+        // Silence is only suspicious while this lane owes us something.
+        if (err instanceof ReceiveTimeoutError && lane.inflight === 0 && !(lane.id === 0 && doneSent)) continue;
+        throw err;
+      }
       if (item.kind === 'corrupt') throw item.error;
       const f = item.frame;
       if (f.type === FrameType.ERROR) {
         const e = parseJsonPayload(f);
         throw new PeerError(String(e.code ?? 'error'), String(e.message ?? ''));
       }
+      if (f.type === FrameType.DISK_DONE && lane.id === 0 && doneSent) {
+        resolveDone(f);
+        return;
+      }
       if (f.type === FrameType.CLOSE) throw new Error('receiver closed the connection mid-disk');
       if (f.type !== FrameType.ACK || f.stream !== stream) throw new Error(`unexpected ${FrameType[f.type]} frame for stream ${f.stream} while sending`);
       const c = unacked.get(f.offset);
       if (!c) continue; // duplicate ACK
       if (f.flags & FrameFlags.NACK) {
+        if (c.lane !== lane) continue; // a copy on another lane is under way
         if (++c.resends > maxResends) throw new Error(`chunk at ${c.offset} rejected ${c.resends} times`);
         resends++;
         opts.log?.warn({ stream, offset: c.offset }, 'receiver rejected a chunk; resending');
-        await opts.limiter?.take(HEADER_SIZE + c.buf.length, opts.signal);
-        stats.resentBytes += c.buf.length;
-        stats.wireBytes += HEADER_SIZE + c.buf.length;
-        await channel.send({ type: FrameType.DATA, flags: 0, stream, offset: c.offset, payload: c.buf }, c.hash);
+        lane.inflight--;
+        c.lane = undefined;
+        c.frame = { flags: 0, payload: c.buf, hash: c.hash };
+        await transmit(lane, c, true);
         continue;
       }
       queued();
       unacked.delete(f.offset);
+      if (c.lane) c.lane.inflight--;
+      else resendQueue.splice(resendQueue.indexOf(c), 1);
       slab.give(c.buf); // ACKed: written on the other side, never resent
+      laneLink.deliveredBytes += HEADER_SIZE + c.frame.payload.length;
+      if (c.indexOnAck && c.hash) sentChunks?.add(c.hash);
       acked++;
       meter.add(c.buf.length);
+      closeIfRetired(c.lane);
+      decideLanes();
       poke();
     }
   };
 
   try {
-    const sending = sendLoop().catch((e: Error) => fail(e));
-    await ackLoop().catch((e: Error) => fail(e));
-    // On failure the caller destroys the channel, which also ends a send blocked on backpressure.
+    addLane(channel, 0);
+    if (control.fixed) for (let i = 1; i < control.fixed; i++) openLane();
+    await sendLoop().catch((e: Error) => fail(e));
+    // On failure the caller destroys lane 0, which also ends a send blocked on backpressure.
     if (failure) throw failure;
-    await sending;
-    if (failure) throw failure;
-    const digest = diskDigest.digest();
-    await channel.sendJson(FrameType.DISK_DONE, { sha256: digest, bytes: size }, 0, stream, size);
-    const item = await channel.receive(opts.idleTimeoutMs ?? 120_000);
-    if (item.kind === 'corrupt') throw item.error;
-    const f = item.frame;
-    if (f.type === FrameType.ERROR) {
-      const e = parseJsonPayload(f);
-      throw new PeerError(String(e.code ?? 'error'), String(e.message ?? ''));
+    finished = true;
+    for (const l of lanes) {
+      if (l.id === 0) continue;
+      l.closing = true;
+      closeIfRetired(l);
     }
-    if (f.type !== FrameType.DISK_DONE || !(f.flags & FrameFlags.REPLY)) throw new Error(`expected DISK_DONE reply, got ${FrameType[f.type]}`);
+    const digest = diskDigest.digest();
+    doneSent = true;
+    await channel.sendJson(FrameType.DISK_DONE, { sha256: digest, bytes: size }, 0, stream, size);
+    const f = await Promise.race([doneReply, failed]);
+    if (!(f.flags & FrameFlags.REPLY)) throw new Error('expected DISK_DONE reply, got DISK_DONE');
     const theirs = String(parseJsonPayload(f).sha256 ?? '');
     if (theirs !== digest) throw new DiskHashMismatchError(`disk SHA-256 differs: sent ${digest}, receiver wrote ${theirs}`);
     meter.set(size);
@@ -379,6 +592,9 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
     throw err;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
+    lanesEnd.abort();
+    control.dispose();
+    for (const l of lanes) if (l.id > 0 && !l.dead && !finished) l.channel.destroy();
   }
 }
 

@@ -2,7 +2,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FrameChannel } from './channel';
@@ -11,6 +10,7 @@ import { DiskSource, FileSource } from './io';
 import { receiveDisk } from './receive';
 import { sendDisk } from './send';
 import { StagingSink } from './staging';
+import { loopbackPair } from '../testing/loopback';
 
 const MiB = 1 << 20;
 const sha = diskDigestOf;
@@ -21,15 +21,7 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function pair(): Promise<{ a: net.Socket; b: net.Socket }> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const a = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  const b = await accepted;
-  server.close();
-  return { a, b };
-}
+const pair = loopbackPair;
 
 describe('StagingSink (the Cloud Manager working disk)', () => {
   it('checkpoints the durable prefix atomically and resumes there after a failure, zeroing the tail', async () => {

@@ -16,6 +16,7 @@ import {
   PeerError,
   PinMismatchError,
   Progress,
+  LaneLink,
   RateLimiter,
   RateSetting,
   rateSettingSchema,
@@ -102,6 +103,10 @@ export interface ExportTuning {
   link?: RateSetting;
   /** Directory whose files may be named as `file://` sources (lab, benchmark); none by default. */
   fileDir?: string;
+  /** Lanes (connections) per disk: adaptive up to this many when one cannot fill the link. Default 4; 1 = one connection per disk. */
+  maxLanes?: number;
+  /** A fixed lane count per disk instead (tests, benchmark). */
+  lanes?: number;
 }
 
 /** Errors a new attempt cannot fix. */
@@ -125,6 +130,8 @@ export class ExportService {
   private readonly live = new Map<string, Progress>();
   private readonly limiters = new Map<string, RateLimiter>();
   readonly link: RateLimiter;
+  /** The link as the lane adaptation sees it: wire bytes of every disk, one lane trial at a time. */
+  private readonly laneLink = new LaneLink();
   private readonly journal: JobJournal<ExportJob>;
 
   constructor(
@@ -198,10 +205,10 @@ export class ExportService {
   status(id: string): JobStatus {
     const job = this.jobs.get(id);
     if (!job) throw new HttpError(404, `no export ${id}`);
-    const disks = job.disks.map(({ key, size, bytesDone, state, sha256, error, via }) => {
+    const disks = job.disks.map(({ key, size, bytesDone, state, sha256, error, via, lanes }) => {
       const p = this.live.get(`${id}/${key}`);
-      const detail = p && state === 'running' ? { bytesRead: p.bytesRead, wireBytes: p.wireBytes, rateBytesPerSec: p.rateBytesPerSec, etaSeconds: p.etaSeconds } : {};
-      return { key, size, bytesDone, state, sha256, error, via, ...detail };
+      const detail = p && state === 'running' ? { bytesRead: p.bytesRead, wireBytes: p.wireBytes, rateBytesPerSec: p.rateBytesPerSec, etaSeconds: p.etaSeconds, lanes: p.lanes } : {};
+      return { key, size, bytesDone, state, sha256, error, via, lanes, ...detail };
     });
     const sum = rollUp(disks);
     const running = disks.filter((d) => d.state === 'running');
@@ -314,6 +321,7 @@ export class ExportService {
             limiter: this.limiters.get(job.id),
             idleTimeoutMs: this.tuning.idleTimeoutMs,
             onSource: (via) => (disk.via = via),
+            lanes: { max: this.tuning.maxLanes ?? 4, fixed: this.tuning.lanes, link: this.laneLink },
             progress: (p) => {
               disk.bytesDone = p.bytesDone;
               this.live.set(liveKey, p);
@@ -322,7 +330,7 @@ export class ExportService {
             },
           },
         );
-        Object.assign(disk, { state: 'done', bytesDone: disk.size, sha256: result.sha256 });
+        Object.assign(disk, { state: 'done', bytesDone: disk.size, sha256: result.sha256, lanes: result.stats?.lanes });
         this.live.delete(liveKey);
         this.journal.save(job);
         log.info({ disk: disk.key, sha256: result.sha256, resends: result.resends, attempts: disk.attempts, stats: result.stats }, 'disk exported and verified by cloud-manager');

@@ -13,6 +13,9 @@ import {
   sendDisk,
   TlsIdentity,
   DiskResult,
+  FrameChannel,
+  LaneLink,
+  LANES_FEATURE,
 } from '@hdm/appliance-common';
 
 export interface CloudTarget {
@@ -55,8 +58,20 @@ export async function exportDisk(
   identity: TlsIdentity,
   cloud: CloudTarget,
   disk: ExportDiskRequest,
-  opts: { signal: AbortSignal; progress: ProgressListener; log: Logger; chunkSize?: number; window?: number; limiter?: RateLimiter; idleTimeoutMs?: number; onSource?: (via: SourceKind) => void },
+  opts: {
+    signal: AbortSignal;
+    progress: ProgressListener;
+    log: Logger;
+    chunkSize?: number;
+    window?: number;
+    limiter?: RateLimiter;
+    idleTimeoutMs?: number;
+    /** Lanes (connections) per disk: adaptive up to `max`, or `fixed`; `link` is shared by every disk on the link. */
+    lanes?: { max: number; fixed?: number; link?: LaneLink };
+    onSource?: (via: SourceKind) => void;
+  },
 ): Promise<DiskResult> {
+  const wantsLanes = !!opts.lanes && Math.max(opts.lanes.max, opts.lanes.fixed ?? 0) > 1;
   const { source, via } = await openSource(disk, identity, opts.log);
   opts.onSource?.(via);
   let socket;
@@ -76,9 +91,20 @@ export async function exportDisk(
       stream: disk.stream,
       diskKey: disk.key,
       size: disk.size,
-      features: SENDER_FEATURES,
+      features: wantsLanes ? SENDER_FEATURES : SENDER_FEATURES.filter((f) => f !== LANES_FEATURE),
     });
     if (reply.resumeFrom) opts.log.info({ resumeFrom: reply.resumeFrom }, 'cloud-manager holds a durable prefix: resuming there');
+    // An extra lane: one more mTLS connection whose HELLO names the job, the disk, the lane and the session.
+    const openLane = async (lane: number, signal: AbortSignal): Promise<FrameChannel> => {
+      const s = await connectMtls({ ...identity, host: cloud.host, port: cloud.port, expectedRole: cloud.expectedRole });
+      s.setNoDelay(true);
+      const stop = (): void => void s.destroy(new Error('lane no longer needed'));
+      signal.addEventListener('abort', stop);
+      if (signal.aborted) stop();
+      s.once('close', () => signal.removeEventListener('abort', stop));
+      const hello = { role: 'prem-manager', jobId: disk.jobId, stream: disk.stream, diskKey: disk.key, size: disk.size, lane, session: reply.session, features: [LANES_FEATURE] };
+      return (await openDiskSession(s, hello)).channel;
+    };
     try {
       const result = await sendDisk({
         channel,
@@ -89,6 +115,8 @@ export async function exportDisk(
         limiter: opts.limiter,
         idleTimeoutMs: opts.idleTimeoutMs,
         changedAreas: disk.changedAreas,
+        openLane: reply.session ? openLane : undefined,
+        lanes: opts.lanes,
         chunkSize: opts.chunkSize,
         window: opts.window,
         progress: opts.progress,
