@@ -138,9 +138,9 @@ describe('cold migration: prem-manager → cloud-manager', () => {
       const source = { control: at(esxi.ready.control), data: at(esxi.ready.data!), path: '[ds] vm-4/vm-4.vmdk' };
       lease.disks.set('vm-4/disk-0.vmdk', image);
       const cases: Array<[string, object, string]> = [
-        ['vm-4', { esxi: source }, 'esxi'],
+        ['thin-1', { esxi: source }, 'esxi'],
         // Nothing listens on the ESXi Manager's port any more: the NFC URL carries the disk.
-        ['vm-4b', { esxi: { ...source, control: { host: '127.0.0.1', port: 1 } }, sourceUrl: `${lease.url}/vm-4/disk-0.vmdk`, cookie: lease.cookie, thumbprint: lease.cert.sha1 }, 'nfc'],
+        ['thin-2', { esxi: { ...source, control: { host: '127.0.0.1', port: 1 } }, sourceUrl: `${lease.url}/vm-4/disk-0.vmdk`, cookie: lease.cookie, thumbprint: lease.cert.sha1 }, 'nfc'],
       ];
       for (const [id, src, via] of cases) {
         assert.equal((await cloudApi('POST', '/v1/imports', importBody(id, [[`${id}/disk-0.vmdk`, image]]))).status, 201);
@@ -153,7 +153,7 @@ describe('cold migration: prem-manager → cloud-manager', () => {
         assert.equal(sha256hex(lease.stored.get(`upload/${id}/disk-0.vmdk`)!), sha256hex(image));
       }
       // A disk with no source at all is refused before anything starts.
-      const none = await premApi('POST', '/v1/exports', { id: 'vm-4c', disks: [{ key: 'disk-0', size: image.length }], cloud: { ...cloudData, expectedRole: 'cloud-manager' } });
+      const none = await premApi('POST', '/v1/exports', { id: 'thin-3', disks: [{ key: 'disk-0', size: image.length }], cloud: { ...cloudData, expectedRole: 'cloud-manager' } });
       assert.equal(none.status, 400);
       assert.match(JSON.stringify(none.body), /sourceUrl or an esxi source/);
     } finally {

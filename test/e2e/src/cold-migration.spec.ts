@@ -182,6 +182,8 @@ describe('cold migration across the WAN', () => {
     assert.ok(carried < 8 * (1 << 20), `WAN carried ${carried} bytes prem → cloud for 3 MiB of data in a ${size}-byte thin disk`);
     const arrived = await readCloudDisk(json, job.cloudVm!);
     assert.equal(sha(arrived), sha(image));
+    // The scenarios below need web-02 to take a while to copy: give it a full disk again.
+    await writeDisk(json, 'web-02', (n) => randomBytes(n));
   });
 
   test('bad requests: unknown VM 404, powered-on 409, name taken 409, malformed body 400 listing fields', async () => {
