@@ -375,7 +375,7 @@ export async function run(args) {
     const plugin = { ...ca.issue('plugin-server', { usage: 'client' }), caPem: ca.certPem };
     // HDM_BENCH_NODE_ARGS: extra node flags for the two services (e.g. --cpu-prof) when investigating.
     const nodeArgs = (process.env.HDM_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const cloud = startIn(a.cloudNs, process.execPath, [...nodeArgs, cloudBin, '--listen', `${a.cloudIp}:8001`, '--data-listen', `${a.cloudIp}:6000`, '--cert', cc.files.cert, '--key', cc.files.key, '--ca', cc.files.ca,
+    const cloud = startIn(a.cloudNs, process.execPath, [...nodeArgs, cloudBin, '--listen', `${a.cloudIp}:8001`, '--data-listen', `${a.cloudIp}:7000`, '--cert', cc.files.cert, '--key', cc.files.key, '--ca', cc.files.ca,
       '--state-dir', path.join(work, 'cs'), '--file-dir', cloudDir, '--log-level', 'warn'], { ready: (o) => o.includes('"event":"ready"') });
     // One prem-manager per hdm variant asked for: `hdm` adapts its lanes (default, up to 4),
     // `hdm-1lane` keeps one connection per disk (--max-lanes 1), `hdm-Nlanes` uses N (--lanes N).
@@ -485,7 +485,7 @@ export async function run(args) {
               const exp = await premApi('POST', '/v1/exports', {
                 id,
                 disks: [{ key: 'disk-0', size: bytes, sourceUrl: pathToFileURL(src).href, ...(base ? { changedAreas: areas } : {}) }],
-                cloud: { host: a.cloudIp, port: port(6000), expectedRole: 'cloud-manager' },
+                cloud: { host: a.cloudIp, port: port(7000), expectedRole: 'cloud-manager' },
               });
               if (exp.status !== 201) throw new Error(`export: ${JSON.stringify(exp.body)}`);
               for (;;) {

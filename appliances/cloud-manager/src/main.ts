@@ -8,7 +8,7 @@ import { DataServer } from './data/data-server';
 void runService(
   'cloud-manager',
   [
-    { flag: 'data-listen', env: 'HDM_DATA_LISTEN', help: 'data listener host:port for prem-manager (mTLS; product ports 6000-6010)', required: true, kind: 'hostport' },
+    { flag: 'data-listen', env: 'HDM_DATA_LISTEN', help: 'data listener host:port for prem-manager (mTLS; product ports 7000-7010, the interconnect data range)', required: true, kind: 'hostport' },
     { flag: 'file-dir', env: 'HDM_FILE_DIR', help: 'directory where file:// upload targets may be written (lab, benchmark)' },
   ],
   async (config, log) => {

@@ -96,7 +96,7 @@ describe('transfer faults on the lab WAN: kill -9 both services, break the link'
     const pki = join(dir, 'pki');
     const c = ca.issueToDir(pki, 'cloud', 'cloud-manager', { altNames: [a.cloudIp] });
     const p = ca.issueToDir(pki, 'prem', 'prem-manager', { altNames: [a.premIp] });
-    cloudArgs = ['--listen', `${a.cloudIp}:8001`, '--data-listen', `${a.cloudIp}:6000`, '--cert', c.files!.cert, '--key', c.files!.key, '--ca', c.files!.ca, '--state-dir', join(dir, 'cs'), '--file-dir', dst];
+    cloudArgs = ['--listen', `${a.cloudIp}:8001`, '--data-listen', `${a.cloudIp}:7000`, '--cert', c.files!.cert, '--key', c.files!.key, '--ca', c.files!.ca, '--state-dir', join(dir, 'cs'), '--file-dir', dst];
     premArgs = ['--listen', `${a.premIp}:8000`, '--cert', p.files!.cert, '--key', p.files!.key, '--ca', p.files!.ca, '--state-dir', join(dir, 'ps'), '--file-dir', src, '--idle-timeout-ms', '2000'];
     await start(a.cloudNs, CLOUD_MAIN, cloudArgs);
     await start(a.premNs, PREM_MAIN, premArgs);
@@ -126,7 +126,7 @@ describe('transfer faults on the lab WAN: kill -9 both services, break the link'
     await postExport(id, size);
   };
   const postExport = async (id: string, size: number): Promise<void> => {
-    const exp = await premApi('POST', '/v1/exports', { id, disks: [{ key: 'disk-0', size, sourceUrl: pathToFileURL(join(src, id)).href }], cloud: { host: a.cloudIp, port: 6000, expectedRole: 'cloud-manager' } });
+    const exp = await premApi('POST', '/v1/exports', { id, disks: [{ key: 'disk-0', size, sourceUrl: pathToFileURL(join(src, id)).href }], cloud: { host: a.cloudIp, port: 7000, expectedRole: 'cloud-manager' } });
     assert.equal(exp.status, 201, JSON.stringify(exp.body));
   };
   const progress = async (): Promise<number> => (await premApi('GET', '/v1/exports/big')).body.bytesDone as number;

@@ -15,7 +15,7 @@ const site = z.object({
   netns: z.string().regex(/^[a-z0-9-]{1,32}$/).optional(),
   ip: z.string().min(1),
   controlPort: z.number().int().min(1).max(65535).default(8000),
-  dataPort: z.number().int().min(1).max(65535).default(6000),
+  dataPort: z.number().int().min(1).max(65535).default(7000),
 });
 
 const esxi = z.object({
