@@ -16,6 +16,7 @@ APT_PACKAGES=(
   ca-certificates
   busybox-static                 # lab guests: the root file system guest operations run in (test/lab/vcsim)
   openssh-server openssh-client rsync netcat-openbsd debootstrap  # npm run bench -- transfer: the peers (rsync -e ssh, scp, nc) and the OS-image data set
+  e2fsprogs                      # filefrag (FIEMAP): the ESXi Manager maps allocated extents of flat VMDKs
   postgresql                     # the scale option of the HDM database (HDM_DB_URL); tested in plugin-server/test/database
 )
 
