@@ -4,7 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { HDM_CONFIG, HdmConfig } from '../config/hdm-config';
 import { PkiService } from '../pki/pki.service';
-import { ensureIdentity, readIdentity } from './appliance-identity';
+import { ApplianceRole, ensureIdentity, readIdentity } from './appliance-identity';
 import { ApplianceRuntimeConfig, EsxiConfig, parseApplianceRuntime, SiteConfig } from './appliance-runtime';
 import { ManagerClient } from './manager-client';
 
@@ -25,7 +25,7 @@ export interface EsxiManager {
   data: { host: string; port: number };
 }
 
-type ServiceRole = 'prem-manager' | 'cloud-manager' | 'esxi-manager';
+type ServiceRole = Exclude<ApplianceRole, 'plugin-server'>;
 
 const START_TIMEOUT_MS = 20_000;
 

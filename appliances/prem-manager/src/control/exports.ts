@@ -27,7 +27,7 @@ import {
   TlsIdentity,
   urlSchema,
 } from '@hdm/appliance-common';
-import { CloudTarget, exportDisk, SourceKind } from '../data/disk-exporter';
+import { CloudTarget, EsxiSourceRef, exportDisk, SourceKind } from '../data/disk-exporter';
 
 const endpointSchema = z.object({ host: z.string().min(1).max(253), port: z.number().int().min(1).max(65535) });
 export const esxiSourceSchema = z.object({
@@ -57,20 +57,15 @@ export const exportBodySchema = z.object({
     .min(1)
     .refine((d) => d.every((x) => x.sourceUrl || x.esxi), 'every disk needs a sourceUrl or an esxi source')
     .refine((d) => new Set(d.map((x) => x.key)).size === d.length, 'disk keys must be unique'),
-  cloud: z.object({
-    host: z.string().min(1).max(253),
-    port: z.number().int().min(1).max(65535),
-    expectedRole: z.literal('cloud-manager'),
-  }),
+  cloud: endpointSchema.extend({ expectedRole: z.literal('cloud-manager') }),
   /** Optional bandwidth cap of this migration (changeable with PATCH). */
   limit: rateSettingSchema.optional(),
 });
 export type ExportBody = z.infer<typeof exportBodySchema>;
-export type EsxiSource = z.infer<typeof esxiSourceSchema>;
 
 interface ExportDisk extends DiskStatus {
   sourceUrl?: string;
-  esxi?: EsxiSource;
+  esxi?: EsxiSourceRef;
   /** How the last attempt reads the disk. */
   via?: SourceKind;
   changedAreas?: Array<{ start: number; length: number }>;

@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import {
   connectMtls,
@@ -74,36 +75,36 @@ export async function exportDisk(
   const wantsLanes = !!opts.lanes && Math.max(opts.lanes.max, opts.lanes.fixed ?? 0) > 1;
   const { source, via } = await openSource(disk, identity, opts.log);
   opts.onSource?.(via);
-  let socket;
+  // Every connection of this disk (the first and each extra lane) is made the same way.
+  const connect = async (): Promise<TLSSocket> => {
+    const s = await connectMtls({ ...identity, host: cloud.host, port: cloud.port, expectedRole: cloud.expectedRole });
+    s.setNoDelay(true);
+    return s;
+  };
+  const hello = { role: 'prem-manager', jobId: disk.jobId, stream: disk.stream, diskKey: disk.key, size: disk.size };
+  let socket: TLSSocket;
   try {
-    socket = await connectMtls({ ...identity, host: cloud.host, port: cloud.port, expectedRole: cloud.expectedRole });
+    socket = await connect();
   } catch (err) {
     await source.close();
     throw err;
   }
-  socket.setNoDelay(true);
   const onAbort = (): void => void socket.destroy(new Error('transfer cancelled'));
   opts.signal.addEventListener('abort', onAbort);
   try {
     const { channel, reply } = await openDiskSession(socket, {
-      role: 'prem-manager',
-      jobId: disk.jobId,
-      stream: disk.stream,
-      diskKey: disk.key,
-      size: disk.size,
+      ...hello,
       features: wantsLanes ? SENDER_FEATURES : SENDER_FEATURES.filter((f) => f !== LANES_FEATURE),
     });
     if (reply.resumeFrom) opts.log.info({ resumeFrom: reply.resumeFrom }, 'cloud-manager holds a durable prefix: resuming there');
     // An extra lane: one more mTLS connection whose HELLO names the job, the disk, the lane and the session.
     const openLane = async (lane: number, signal: AbortSignal): Promise<FrameChannel> => {
-      const s = await connectMtls({ ...identity, host: cloud.host, port: cloud.port, expectedRole: cloud.expectedRole });
-      s.setNoDelay(true);
+      const s = await connect();
       const stop = (): void => void s.destroy(new Error('lane no longer needed'));
       signal.addEventListener('abort', stop);
       if (signal.aborted) stop();
       s.once('close', () => signal.removeEventListener('abort', stop));
-      const hello = { role: 'prem-manager', jobId: disk.jobId, stream: disk.stream, diskKey: disk.key, size: disk.size, lane, session: reply.session, features: [LANES_FEATURE] };
-      return (await openDiskSession(s, hello)).channel;
+      return (await openDiskSession(s, { ...hello, lane, session: reply.session, features: [LANES_FEATURE] })).channel;
     };
     try {
       const result = await sendDisk({
