@@ -171,7 +171,7 @@ export class CompressionPolicy {
    * plain), given its sample probe (sampleRatio) when one ran. A pick must be followed by record().
    */
   pickCoding(probe: number | undefined, codecs: readonly Codec[]): Coding | undefined {
-    if (this.opts.enabled === false || codecs.length === 0) return undefined;
+    if (!this.enabled || codecs.length === 0) return undefined;
     if (this.skip > 0) {
       this.skip--;
       return undefined;
@@ -241,12 +241,6 @@ export class CompressionPolicy {
 
   private get parallelism(): number {
     return this.opts.parallelism ?? 2;
-  }
-
-  /** The measured figures of a codec at a level (default: its fastest), for stats and tests. */
-  estimate(codec: Codec, level = this.levels(codec)[0]!): Readonly<Estimate> {
-    const { rate, ratio, n } = this.e({ codec, level });
-    return { rate, ratio, n };
   }
 
   /** Logical bytes per second coding `c` would deliver over the link (its measured figures). */
