@@ -390,12 +390,32 @@ describe('deltas (CBT changed areas, KEEP frames)', () => {
 
 describe('decodeChunk (fuzz)', () => {
   const MAX = 64 * 1024;
+  /** Compressible test content of n bytes. */
+  const compressible = (n: number): Buffer => {
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) b[i] = (i * 7) % 13 === 0 ? i & 0xff : 0x41 + (i % 5);
+    return b;
+  };
+  /** A copy of a u32 LE size + encoded payload, its size announced right (how 0, 4), wrong (1), a byte damaged (2) or truncated (3). */
+  const damaged = (src: Buffer, how: number, at: number, v: number): Buffer => {
+    const b = Buffer.from(src);
+    if (how === 1) b.writeUInt32LE(v % (4 * MAX), 0);
+    else if (how === 2 && b.length > 4) b[4 + (at % (b.length - 4))] = v & 0xff;
+    else if (how === 3) return b.subarray(0, at % (b.length + 1));
+    return b;
+  };
+  /** Any u32 LE size followed by up to maxLength arbitrary bytes. */
+  const sizedGarbage = (maxLength: number) =>
+    fc.tuple(fc.nat(), fc.uint8Array({ maxLength })).map(([n, a]) => {
+      const b = Buffer.alloc(4 + a.length);
+      b.writeUInt32LE(n >>> 0, 0);
+      Buffer.from(a).copy(b, 4);
+      return b;
+    });
   // Compressible test content of n bytes, LZ4-compressed (lz4-napi prepends the u32 LE size).
   const lz4Blocks = new Map<number, Buffer>();
   const lz4Block = (n: number): Buffer => {
-    const plain = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) plain[i] = (i * 7) % 13 === 0 ? i & 0xff : 0x41 + (i % 5);
-    const b = compressSync(plain);
+    const b = compressSync(compressible(n));
     lz4Blocks.set(n, b);
     return b;
   };
@@ -409,19 +429,8 @@ describe('decodeChunk (fuzz)', () => {
         fc.oneof(
           fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
           // LZ4: real blocks (up to twice maxChunk), with the size announced right, wrong, or bytes damaged
-          fc.tuple(fc.integer({ min: 0, max: 2 * MAX }), fc.integer({ min: 0, max: 4 }), fc.nat(), fc.nat()).map(([n, how, at, v]) => {
-            const b = Buffer.from(lz4Blocks.get(n) ?? lz4Block(n));
-            if (how === 1) b.writeUInt32LE(v % (4 * MAX), 0);
-            else if (how === 2 && b.length > 4) b[4 + (at % (b.length - 4))] = v & 0xff;
-            else if (how === 3) return b.subarray(0, at % (b.length + 1));
-            return b;
-          }),
-          fc.tuple(fc.nat(), fc.uint8Array({ maxLength: 200 })).map(([n, a]) => {
-            const b = Buffer.alloc(4 + a.length);
-            b.writeUInt32LE(n >>> 0, 0);
-            Buffer.from(a).copy(b, 4);
-            return b;
-          }),
+          fc.tuple(fc.integer({ min: 0, max: 2 * MAX }), fc.integer({ min: 0, max: 4 }), fc.nat(), fc.nat()).map(([n, how, at, v]) => damaged(lz4Blocks.get(n) ?? lz4Block(n), how, at, v)),
+          sizedGarbage(200),
           fc.integer({ min: 0, max: 2 * MAX }).map((n) => u32(n)),
           fc.integer({ min: 0, max: 2 * MAX }).map((n) => Buffer.concat([sha(known), u32(n)])),
           fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.concat([sha(Buffer.from(a)), u32(a.length)])),
@@ -466,13 +475,8 @@ describe('decodeChunk (fuzz)', () => {
   });
 
   it('BROTLI payloads (fuzz): never more than maxChunk or other than announced; errors only as ChunkDecodeError', async () => {
-    const plain = (n: number): Buffer => {
-      const b = Buffer.alloc(n);
-      for (let i = 0; i < n; i++) b[i] = (i * 7) % 13 === 0 ? i & 0xff : 0x41 + (i % 5);
-      return b;
-    };
     const blocks = new Map<number, Buffer>();
-    const block = async (n: number): Promise<Buffer> => blocks.get(n) ?? blocks.set(n, await brotliChunk(plain(n), 1 + (n % 4))).get(n)!;
+    const block = async (n: number): Promise<Buffer> => blocks.get(n) ?? blocks.set(n, await brotliChunk(compressible(n), 1 + (n % 4))).get(n)!;
     const sizes = [0, 1, 100, 4096, MAX - 1, MAX, MAX + 1, 2 * MAX, 4 * MAX];
     for (const n of sizes) await block(n);
     await fc.assert(
@@ -480,18 +484,8 @@ describe('decodeChunk (fuzz)', () => {
         fc.oneof(fc.constant(FrameFlags.BROTLI), fc.constant(FrameFlags.BROTLI | FrameFlags.LZ4), fc.integer({ min: 0, max: 0xffff })),
         fc.oneof(
           // real streams with the size announced right, wrong, bytes damaged, or truncated
-          fc.tuple(fc.constantFrom(...sizes), fc.integer({ min: 0, max: 4 }), fc.nat(), fc.nat()).map(([n, how, at, v]) => {
-            const b = Buffer.from(blocks.get(n)!);
-            if (how === 1) b.writeUInt32LE(v % (4 * MAX), 0);
-            else if (how === 2 && b.length > 4) b[4 + (at % (b.length - 4))] = v & 0xff;
-            else if (how === 3) return b.subarray(0, at % (b.length + 1));
-            return b;
-          }),
-          fc.tuple(fc.nat(), fc.uint8Array({ maxLength: 300 })).map(([n, a]) => Buffer.concat([(() => {
-            const h = Buffer.alloc(4);
-            h.writeUInt32LE(n >>> 0, 0);
-            return h;
-          })(), Buffer.from(a)])),
+          fc.tuple(fc.constantFrom(...sizes), fc.integer({ min: 0, max: 4 }), fc.nat(), fc.nat()).map(([n, how, at, v]) => damaged(blocks.get(n)!, how, at, v)),
+          sizedGarbage(300),
         ),
         async (flags, payload) => {
           try {
