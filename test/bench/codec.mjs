@@ -9,12 +9,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { ensureOsImage } from './transfer.mjs';
+import { ensureOsImage, opt } from './transfer.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 const MiB = 1 << 20;
-const opt = (args, name, def) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : def);
 
 function cpuSeconds(fn) {
   const c0 = process.cpuUsage();

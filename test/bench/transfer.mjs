@@ -35,7 +35,7 @@ const require = createRequire(import.meta.url);
 const MiB = 1 << 20;
 const BENCH_DIR = path.join(ROOT, '.hdm-lab', 'bench');
 
-function opt(args, name, def) {
+export function opt(args, name, def) {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : def;
 }
