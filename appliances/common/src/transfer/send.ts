@@ -323,18 +323,19 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
       void lane.channel.close();
     }
   };
+  /** Back into the resend queue (kept in offset order), on no lane. */
+  const requeue = (c: InFlight): void => {
+    c.lane = undefined;
+    resendQueue.push(c);
+    resendQueue.sort((a, b) => a.offset - b.offset);
+  };
   const laneFailed = (lane: Lane, err: Error): void => {
     if (lane.id === 0 || err instanceof PeerError) return fail(err); // the session itself: the caller resumes at the durable prefix
     if (lane.dead || finished || failure) return;
     lane.dead = true;
     lane.channel.destroy();
     // Its unacknowledged chunks go out again on the other lanes (the receiver drops or re-ACKs a copy it already has).
-    for (const c of unacked.values()) {
-      if (c.lane !== lane) continue;
-      c.lane = undefined;
-      resendQueue.push(c);
-    }
-    resendQueue.sort((a, b) => a.offset - b.offset);
+    for (const c of unacked.values()) if (c.lane === lane) requeue(c);
     lane.inflight = 0;
     opts.log?.warn({ stream, lane: lane.id, requeued: resendQueue.length, err: err.message }, 'lane lost; its chunks go out on the other lanes');
     if (control.fixed && nextLaneId < 4 * control.fixed) openLane(); // a replacement, but no endless churn
@@ -350,12 +351,7 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
     const waited = performance.now() - t0;
     laneMeter.capMs += waited;
     if (unacked.size < 2) win.waited += waited; // with two or more in flight, queued() counts this time already
-    if (lane.dead) {
-      c.lane = undefined;
-      resendQueue.unshift(c); // died while we waited for the cap
-      resendQueue.sort((a, b) => a.offset - b.offset);
-      return;
-    }
+    if (lane.dead) return requeue(c); // died while we waited for the cap
     stats.wireBytes += n;
     if (resent) stats.resentBytes += c.buf.length;
     c.lane = lane;
