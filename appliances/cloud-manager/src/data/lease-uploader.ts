@@ -1,7 +1,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { ChunkWorkers, DiskDigest, HttpPutSink, Logger } from '@hdm/appliance-common';
+import { ChunkWorkers, DIGEST_BLOCK, DiskDigest, HttpPutSink, Logger } from '@hdm/appliance-common';
 
-const PIECE = 4 << 20;
+/** Pieces read and sent: the disk digest's blocks, so that whole ones are hashed off the main thread. */
+const PIECE = DIGEST_BLOCK;
 
 /**
  * Streams a staged disk into its import lease (one PUT, as vCenter's NFC upload takes it)
