@@ -1,11 +1,9 @@
 #!/usr/bin/env node
-import { ControlServer, formatHostPort, parseHostPort, runService } from '@hdm/appliance-common';
+import { ControlServer, formatHostPort, parseHostPort, runService, splitList } from '@hdm/appliance-common';
 import { registerControlRoutes } from './control/api';
 import { registerDiskReads, registerDiskWrites } from './data/disk-routes';
 import { AllocationCache } from './vmdk/allocation';
 import { DiskResolver, parseDatastores } from './vmdk/datastores';
-
-const roles = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 void runService(
   'esxi-manager',
@@ -35,9 +33,9 @@ void runService(
     registerControlRoutes(control, datastores, resolver, cache);
     // Bodies and answers of whole disks may take longer than node's default 300 s request timeout.
     const listener = (name: string, allowed: string[]): ControlServer => new ControlServer(config.identity, allowed, log.child({ part: name }), { name, requestTimeoutMs: 0 });
-    const data = listener('data', roles(config.options['data-roles']));
-    const vmdkRead = listener('vmdk-read', roles(config.options['data-roles']));
-    const vmdkWrite = listener('vmdk-write', roles(config.options['write-roles']));
+    const data = listener('data', splitList(config.options['data-roles']));
+    const vmdkRead = listener('vmdk-read', splitList(config.options['data-roles']));
+    const vmdkWrite = listener('vmdk-write', splitList(config.options['write-roles']));
     registerDiskReads(data, resolver);
     registerDiskReads(vmdkRead, resolver);
     registerDiskWrites(vmdkWrite, resolver, cache, log.child({ part: 'vmdk-write' }));

@@ -22,6 +22,11 @@ export function formatHostPort(hp: HostPort): string {
   return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
 }
 
+/** The items of a comma-separated option value (roles, datastores), trimmed, empty ones dropped. */
+export function splitList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
 export interface OptionSpec {
   /** Flag name without dashes, e.g. "data-listen". */
   flag: string;

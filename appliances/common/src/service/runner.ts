@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { createLogger, Logger } from '../log/logger';
 import { loadIdentity, TlsIdentity } from '../mtls/mtls';
-import { COMMON_OPTIONS, ConfigError, HostPort, OptionSpec, parseHostPort, readOptions, usage } from './config';
+import { COMMON_OPTIONS, ConfigError, HostPort, OptionSpec, parseHostPort, readOptions, splitList, usage } from './config';
 
 export interface ServiceConfig {
   role: string;
@@ -47,7 +47,7 @@ export async function runService(
       listen: parseHostPort(o.listen!, '--listen'),
       identity,
       stateDir: o['state-dir']!,
-      controlRoles: o['control-roles']!.split(',').map((s) => s.trim()).filter(Boolean),
+      controlRoles: splitList(o['control-roles']),
       options: o,
     };
   } catch (err) {

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { open, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, sep } from 'node:path';
-import { HttpError } from '@hdm/appliance-common';
+import { HttpError, splitList } from '@hdm/appliance-common';
 import { DescriptorError, FlatExtent, flatExtents, MAX_DESCRIPTOR_BYTES, parseDescriptor, UnsupportedVmdkError } from './descriptor';
 
 /** Datastore name → local directory (the lab's simulator datastore folders). */
@@ -17,7 +17,7 @@ const DATASTORE_NAME = /^[^[\]/=,\0]+$/;
 export function parseDatastores(value: string): { datastores: Datastores; problems: string[] } {
   const datastores: Datastores = new Map();
   const problems: string[] = [];
-  for (const item of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of splitList(value)) {
     const eq = item.indexOf('=');
     const name = item.slice(0, eq).trim();
     const dir = item.slice(eq + 1).trim();
