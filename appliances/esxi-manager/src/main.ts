@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ControlServer, formatHostPort, parseHostPort, runService, splitList } from '@hdm/appliance-common';
+import { ControlServer, formatHostPort, type HostPort, parseHostPort, runService, splitList } from '@hdm/appliance-common';
 import { registerControlRoutes } from './control/api';
 import { registerDiskReads, registerDiskWrites } from './data/disk-routes';
 import { AllocationCache } from './vmdk/allocation';
@@ -40,17 +40,17 @@ void runService(
     registerDiskReads(vmdkRead, resolver);
     registerDiskWrites(vmdkWrite, resolver, cache, log.child({ part: 'vmdk-write' }));
     const servers = [control, data, vmdkRead, vmdkWrite];
-    const at = (flag: string) => parseHostPort(config.options[flag]!, `--${flag}`);
+    const listen = async (server: ControlServer, { host, port }: HostPort): Promise<string> => formatHostPort(await server.listen(host, port));
+    const at = (flag: string): HostPort => parseHostPort(config.options[flag]!, `--${flag}`);
     try {
-      const c = await control.listen(config.listen.host, config.listen.port);
-      const d = await data.listen(at('data-listen').host, at('data-listen').port);
-      const r = await vmdkRead.listen(at('vmdk-read-listen').host, at('vmdk-read-listen').port);
-      const w = await vmdkWrite.listen(at('vmdk-write-listen').host, at('vmdk-write-listen').port);
-      log.info({ datastores: Object.fromEntries(datastores) }, 'datastores');
-      return {
-        ready: { control: formatHostPort(c), data: formatHostPort(d), vmdkRead: formatHostPort(r), vmdkWrite: formatHostPort(w) },
-        stop: async () => void (await Promise.all(servers.map((s) => s.close()))),
+      const ready = {
+        control: await listen(control, config.listen),
+        data: await listen(data, at('data-listen')),
+        vmdkRead: await listen(vmdkRead, at('vmdk-read-listen')),
+        vmdkWrite: await listen(vmdkWrite, at('vmdk-write-listen')),
       };
+      log.info({ datastores: Object.fromEntries(datastores) }, 'datastores');
+      return { ready, stop: async () => void (await Promise.all(servers.map((s) => s.close()))) };
     } catch (err) {
       await Promise.all(servers.map((s) => s.close()));
       throw err;
