@@ -74,9 +74,8 @@ export class DiskResolver {
     const dir = this.datastores.get(datastore);
     if (dir === undefined) throw new HttpError(404, `unknown datastore "${datastore}"`);
     const root = await realpath(dir);
-    const file = await inside(root, join(root, relative), path);
+    const { real: file, size } = await inside(root, join(root, relative), path);
     if (/-flat\.vmdk$/i.test(relative)) {
-      const size = (await stat(file)).size;
       return { path, createType: 'flat', size, extents: [{ diskOffset: 0, length: size, file, fileOffset: 0, writable: true }] };
     }
     const text = await readDescriptorText(file);
@@ -96,8 +95,8 @@ export class DiskResolver {
       const x: DiskExtent = { diskOffset: at, length: e.length, fileOffset: e.fileOffset, writable: e.writable };
       if (e.file !== undefined) {
         if (isAbsolute(e.file)) throw new HttpError(403, `${path}: extent file "${e.file}" is an absolute path`);
-        x.file = await inside(root, join(dirname(file), e.file), `${path} extent "${e.file}"`);
-        const has = (await stat(x.file)).size;
+        const { real, size: has } = await inside(root, join(dirname(file), e.file), `${path} extent "${e.file}"`);
+        x.file = real;
         if (has < e.fileOffset + e.length) throw new HttpError(422, `${path}: extent file "${e.file}" holds ${has} bytes, the descriptor needs ${e.fileOffset + e.length}`);
       }
       extents.push(x);
@@ -107,8 +106,8 @@ export class DiskResolver {
   }
 }
 
-/** Real path of `candidate`, which must be a regular file under `root` (symlinks followed). */
-async function inside(root: string, candidate: string, what: string): Promise<string> {
+/** Real path and size of `candidate`, which must be a regular file under `root` (symlinks followed). */
+async function inside(root: string, candidate: string, what: string): Promise<{ real: string; size: number }> {
   let real: string;
   try {
     real = await realpath(candidate);
@@ -117,8 +116,9 @@ async function inside(root: string, candidate: string, what: string): Promise<st
     throw err;
   }
   if (!real.startsWith(root.endsWith(sep) ? root : root + sep)) throw new HttpError(403, `${what}: resolves outside its datastore`);
-  if (!(await stat(real)).isFile()) throw new HttpError(404, `${what}: not a file`);
-  return real;
+  const s = await stat(real);
+  if (!s.isFile()) throw new HttpError(404, `${what}: not a file`);
+  return { real, size: s.size };
 }
 
 async function readDescriptorText(file: string): Promise<string> {
