@@ -93,8 +93,9 @@ function pinnedAgent(thumbprint: string, maxSockets: number): https.Agent {
 }
 
 /** Mutual TLS to an HDM service: our client certificate, the HDM CA, and the server's role (CN). */
-function mtlsAgent(m: NonNullable<HttpEndpoint['mtls']>, host: string, maxSockets: number): https.Agent {
-  const { servername: _sni, host: _host, ...options } = mtlsClientOptions({ ...m.identity, host, expectedRole: m.expectedRole });
+function mtlsAgent(m: NonNullable<HttpEndpoint['mtls']>, maxSockets: number): https.Agent {
+  // No host: each connection names its own (servername and host dropped here, set per connection).
+  const { servername: _sni, host: _host, ...options } = mtlsClientOptions({ ...m.identity, host: '', expectedRole: m.expectedRole });
   // The role is the identity, not the host name (appliance addresses are not in certificates): no
   // name check in the handshake; the role is checked below, as a permanent, typed error.
   options.checkServerIdentity = () => undefined;
@@ -109,7 +110,7 @@ export function agentFor(ep: HttpEndpoint, maxSockets = 4): http.Agent {
   const u = new URL(ep.url);
   if (u.protocol === 'http:') return new http.Agent({ keepAlive: true, maxSockets });
   if (u.protocol !== 'https:') throw new Error(`unsupported URL scheme ${u.protocol} in ${redact(ep.url)}`);
-  if (ep.mtls) return mtlsAgent(ep.mtls, u.hostname.replace(/^\[|\]$/g, ''), maxSockets);
+  if (ep.mtls) return mtlsAgent(ep.mtls, maxSockets);
   if (ep.thumbprint) return pinnedAgent(ep.thumbprint, maxSockets);
   return new https.Agent({ keepAlive: true, maxSockets, ca: ep.ca });
 }
