@@ -550,7 +550,11 @@ export async function sendDisk(opts: SendDiskOptions): Promise<DiskResult> {
       queued();
       unacked.delete(f.offset);
       if (c.lane) c.lane.inflight--;
-      else resendQueue.splice(resendQueue.indexOf(c), 1);
+      else {
+        // On no lane: queued for a resend, or between queue and lane (transmit waiting for the cap).
+        const queuedAt = resendQueue.indexOf(c);
+        if (queuedAt >= 0) resendQueue.splice(queuedAt, 1);
+      }
       slab.give(c.buf); // ACKed: written on the other side, never resent
       laneLink.deliveredBytes += HEADER_SIZE + c.frame.payload.length;
       if (c.indexOnAck && c.hash) sentChunks?.add(c.hash);
